@@ -1,4 +1,4 @@
-import type EventEmitter from 'eventemitter3';
+import type { EventEmitter } from 'eventemitter3';
 
 /** One accepted event as it sits in a queue: the formatted SYSLOG-MSG and its position. */
 export interface QueueRecord {

@@ -1,4 +1,4 @@
-import type EventEmitter from 'eventemitter3';
+import type { EventEmitter } from 'eventemitter3';
 import type { QueueRecord } from '../buffer/queue.js';
 
 export interface ConnectionEvents {

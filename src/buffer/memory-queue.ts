@@ -1,0 +1,153 @@
+import { EventEmitter } from 'eventemitter3';
+import { InvalidOptionError } from '../errors.js';
+import { FULL_POLICIES, type EventQueue, type FullPolicy, type QueueEvents, type QueueRecord, type QueueStats } from './queue.js';
+
+export interface MemoryQueueOptions {
+  /** Maximum records held (read or not, until acknowledged). Default 100,000. */
+  maxRecords?: number;
+  /** Maximum UTF-8 bytes held. Default 64 MiB. */
+  maxBytes?: number;
+  /** What `push` does at the maximum. Default `block`. */
+  whenFull?: FullPolicy;
+}
+
+/**
+ * The default queue: records in memory, in a ring-free array with a moving head so that push
+ * and read cost O(1). Nothing survives the process.
+ */
+export class MemoryQueue extends EventEmitter<QueueEvents> implements EventQueue {
+  readonly maxRecords: number;
+  readonly maxBytes: number;
+  readonly whenFull: FullPolicy;
+
+  private records: QueueRecord[] = [];
+  private head = 0;
+  private nextId = 1;
+  private unreadBytes = 0;
+  /** Records read and not yet acknowledged, kept only as counts because the sender holds them. */
+  private readCount = 0;
+  private readBytes = 0;
+  private readonly readSizes: Array<{ id: number; bytes: number }> = [];
+  private readSizesHead = 0;
+  private dropped = 0;
+  private wasFull = false;
+
+  constructor(options: MemoryQueueOptions = {}) {
+    super();
+    this.maxRecords = positiveInteger('maxRecords', options.maxRecords ?? 100_000);
+    this.maxBytes = positiveInteger('maxBytes', options.maxBytes ?? 64 * 1024 * 1024);
+    const whenFull = options.whenFull ?? 'block';
+    if (!FULL_POLICIES.includes(whenFull)) {
+      throw new InvalidOptionError(
+        `Invalid whenFull ${JSON.stringify(whenFull)}: expected one of ${FULL_POLICIES.join(', ')}`,
+      );
+    }
+    this.whenFull = whenFull;
+  }
+
+  async open(): Promise<void> {}
+
+  get unread(): number {
+    return this.records.length - this.head;
+  }
+
+  get full(): boolean {
+    return this.unread + this.readCount >= this.maxRecords || this.unreadBytes + this.readBytes >= this.maxBytes;
+  }
+
+  push(payload: string, bytes: number): number {
+    if (this.full) {
+      if (this.whenFull === 'drop-newest') {
+        this.dropped += 1;
+        this.emit('drop', 1, 'full');
+        return -1;
+      }
+      if (this.whenFull === 'drop-oldest') {
+        this.dropOldest(bytes);
+      }
+    }
+    const id = this.nextId++;
+    this.records.push({ id, payload, bytes });
+    this.unreadBytes += bytes;
+    if (!this.wasFull && this.full) this.wasFull = true;
+    return id;
+  }
+
+  read(maxRecords: number, maxBytes: number): QueueRecord[] {
+    const end = Math.min(this.records.length, this.head + maxRecords);
+    let index = this.head;
+    let total = 0;
+    while (index < end) {
+      const record = this.records[index];
+      if (total + record.bytes > maxBytes && index > this.head) break;
+      total += record.bytes;
+      this.readSizes.push({ id: record.id, bytes: record.bytes });
+      index += 1;
+    }
+    const batch = this.records.slice(this.head, index);
+    this.head = index;
+    this.unreadBytes -= total;
+    this.readCount += batch.length;
+    this.readBytes += total;
+    this.compact();
+    return batch;
+  }
+
+  ack(id: number): void {
+    const sizes = this.readSizes;
+    while (this.readSizesHead < sizes.length && sizes[this.readSizesHead].id <= id) {
+      this.readCount -= 1;
+      this.readBytes -= sizes[this.readSizesHead].bytes;
+      this.readSizesHead += 1;
+    }
+    if (this.readSizesHead > 4096 && this.readSizesHead * 2 > sizes.length) {
+      sizes.splice(0, this.readSizesHead);
+      this.readSizesHead = 0;
+    }
+    this.signalSpace();
+  }
+
+  stats(): QueueStats {
+    return { records: this.unread + this.readCount, bytes: this.unreadBytes + this.readBytes, dropped: this.dropped };
+  }
+
+  async close(): Promise<void> {}
+
+  private dropOldest(incomingBytes: number): void {
+    let count = 0;
+    while (
+      this.unread > 0 &&
+      (this.unread + this.readCount >= this.maxRecords || this.unreadBytes + this.readBytes + incomingBytes > this.maxBytes)
+    ) {
+      this.unreadBytes -= this.records[this.head].bytes;
+      this.head += 1;
+      count += 1;
+    }
+    if (count > 0) {
+      this.dropped += count;
+      this.compact();
+      this.emit('drop', count, 'full');
+    }
+  }
+
+  private compact(): void {
+    if (this.head > 4096 && this.head * 2 > this.records.length) {
+      this.records.splice(0, this.head);
+      this.head = 0;
+    }
+  }
+
+  private signalSpace(): void {
+    if (this.wasFull && !this.full) {
+      this.wasFull = false;
+      this.emit('space');
+    }
+  }
+}
+
+function positiveInteger(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    throw new InvalidOptionError(`Invalid ${name} ${String(value)}: expected a positive integer`);
+  }
+  return value;
+}
