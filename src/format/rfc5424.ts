@@ -1,0 +1,49 @@
+/** Byte order mark U+FEFF, which UTF-8 encodes as EF BB BF. */
+export const BOM = '\uFEFF';
+
+/** Policy for a BOM at the start of RFC 5424 MSG (RFC 5424 section 6.4): only before non-ASCII text, always, or never. */
+export type BomPolicy = 'auto' | 'always' | 'never';
+
+export const BOM_POLICIES: readonly BomPolicy[] = ['auto', 'always', 'never'];
+
+/** Returns `<PRI>1 `, the start of an RFC 5424 HEADER up to the TIMESTAMP (RFC 5424 section 6.2). */
+export function rfc5424Start(priority: number): string {
+  return `<${priority}>1 `;
+}
+
+/**
+ * Assembles one RFC 5424 SYSLOG-MSG: `<PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID SD[ SP MSG]`
+ * (RFC 5424 section 6). `start` is `rfc5424Start(priority)` and `headerFields` the four header
+ * fields from HOSTNAME to MSGID joined by spaces. An empty MSG ends the message right after the
+ * STRUCTURED-DATA, with no trailing space and no BOM.
+ *
+ * The BOM goes right after the space that follows STRUCTURED-DATA. With `auto` it is added only
+ * when MSG contains a non-ASCII character, because pure ASCII is valid as MSG-ANY. A MSG that
+ * already starts with a BOM keeps it (and gets no second one) unless the policy is `never`,
+ * which removes it.
+ */
+export function assembleRfc5424(
+  start: string,
+  timestamp: string,
+  headerFields: string,
+  structuredData: string,
+  message: string,
+  bom: BomPolicy,
+): string {
+  const header = `${start}${timestamp} ${headerFields} ${structuredData}`;
+  let text = message;
+  if (text.startsWith(BOM)) {
+    if (bom === 'never') text = text.slice(BOM.length);
+  } else if (bom === 'always' || (bom === 'auto' && !isAscii(text))) {
+    if (text !== '') text = BOM + text;
+  }
+  return text === '' ? header : `${header} ${text}`;
+}
+
+/**
+ * Returns true when `text` contains only ASCII characters. Every other character takes 2 or more
+ * bytes in UTF-8, and the native byte count is faster than a character loop in JavaScript.
+ */
+function isAscii(text: string): boolean {
+  return Buffer.byteLength(text, 'utf8') === text.length;
+}
