@@ -70,6 +70,16 @@ export class BufferIOError extends SyslogError {
   }
 }
 
+/**
+ * The disk buffer found damaged or missing data (a failed checksum, a missing segment file,
+ * unreadable metadata) and carried on without it. Sent as a `warning` event, never thrown.
+ */
+export class BufferCorruptError extends SyslogError {
+  constructor(message: string) {
+    super('ERR_SYSLOG_BUFFER_CORRUPT', message);
+  }
+}
+
 /** `flush()` or `close()` reached its deadline with events still undelivered. */
 export class DeadlineError extends SyslogError {
   constructor(operation: string, timeoutMs: number, pending: number) {

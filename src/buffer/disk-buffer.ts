@@ -1,0 +1,914 @@
+import { join } from 'node:path';
+import { EventEmitter } from 'eventemitter3';
+import { BufferIOError } from '../errors.js';
+import { type DiskBufferOptions, type FsyncMode, resolveDiskBufferOptions } from './disk-buffer-options.js';
+import { type DiskBufferFs, closeQuietly, errorCode, toError, writeFully } from './disk-fs.js';
+import { type ExitFlushTarget, addExitFlush, removeExitFlush } from './exit-flush.js';
+import { FsyncScheduler } from './fsync-scheduler.js';
+import { METADATA_FILE_NAME, MetadataFile } from './metadata.js';
+import { Quarantine } from './quarantine.js';
+import type { DropReason, EventQueue, FullPolicy, QueueEvents, QueueRecord, QueueStats } from './queue.js';
+import { MAX_RECORD_BYTES, RECORD_HEADER_BYTES, encodeRecord } from './record-format.js';
+import { damageWarning, recoverDirectory } from './recovery.js';
+import { SEGMENT_HEADER_BYTES, Segment, encodeSegmentHeader } from './segment.js';
+import { type DamagedRange, SegmentFileReader, scanNext } from './segment-reader.js';
+
+/** Counters of a DiskBuffer. */
+export interface DiskBufferStats extends QueueStats {
+  /** Segment files holding unacknowledged records. */
+  segments: number;
+  /** Bytes of those segment files, headers and not yet written records included. */
+  diskBytes: number;
+  /** Records lost to damaged bytes found on open or while reading. */
+  corruptRecords: number;
+  /** Damaged bytes skipped. */
+  corruptBytes: number;
+  /** Failed writes, fsyncs and deletes since open. */
+  writeErrors: number;
+  /** The most recent of those failures, or null. */
+  lastError: Error | null;
+}
+
+/** A record pushed and not yet written to its segment file. */
+interface PendingRecord {
+  id: number;
+  payload: string;
+  bytes: number;
+  segment: Segment;
+  offset: number;
+  encoded: Buffer;
+}
+
+/** A record returned by `read` and not yet acknowledged. */
+interface InFlightRecord {
+  id: number;
+  bytes: number;
+  segment: Segment;
+  /** Offset just past the record in its segment. */
+  end: number;
+}
+
+/** The next record at the read cursor, decoded but not yet consumed. */
+interface CursorRecord extends InFlightRecord {
+  payload: string;
+  fromPending: boolean;
+}
+
+/** A batch that reaches this size is written at once instead of at the end of the event-loop turn. */
+const MAX_PENDING_BYTES = 1024 * 1024;
+
+type State = 'new' | 'open' | 'closing' | 'closed';
+
+/**
+ * A crash-safe `EventQueue` on disk: records are appended to segment files in a directory and
+ * read back in order; acknowledged positions go to a metadata file, and segments whose
+ * records are all acknowledged are deleted. After a crash or restart every record that was
+ * not acknowledged is read again (acknowledged records may come back too: duplicates are
+ * preferred to loss).
+ *
+ * `push` only encodes the record into a pending batch. The batch is written with one write
+ * per segment at the end of the event-loop turn, or at once when it reaches 1 MiB, and a
+ * `process.on('exit')` hook writes it when the process exits first. fsync follows the
+ * `fsync` option. Damaged data and failed writes never throw: they are counted in `stats()`
+ * and reported as `warning` events. See docs/disk-buffer.md for the format and the loss
+ * bound of each fsync mode.
+ */
+export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue, ExitFlushTarget {
+  readonly directory: string;
+  readonly maxBytes: number;
+  readonly segmentBytes: number;
+  readonly fsyncMode: FsyncMode;
+  readonly fsyncIntervalMs: number;
+  readonly whenFull: FullPolicy;
+  readonly retryDelayMs: number;
+
+  private readonly fs: DiskBufferFs;
+  private readonly metadata: MetadataFile;
+  private readonly quarantine: Quarantine;
+  private readonly fsyncScheduler: FsyncScheduler;
+  private state: State = 'new';
+  private closing: Promise<void> | null = null;
+
+  /** Live segments, oldest first; the last one takes appends unless it is sealed. */
+  private segments: Segment[] = [];
+  /** Segments whose records are all acknowledged, deleted after the next metadata write. */
+  private retiring: Segment[] = [];
+  /** Sum of `plannedBytes` over `segments`. */
+  private plannedTotal = 0;
+  private retiringBytes = 0;
+  /** Acknowledged bytes at the start of `segments[0]` (0 when none). */
+  private headAckOffset = 0;
+  /** First id of the newest segment ever created, for the previous-segment field of the next header. */
+  private newestFirstId = 0;
+
+  private nextId = 1;
+  private ackedId = 0;
+
+  private pending: PendingRecord[] = [];
+  private pendingBytes = 0;
+  /** Pending records already returned by `read`; always a prefix of `pending`. */
+  private pendingReadCount = 0;
+  private flushImmediate: NodeJS.Immediate | null = null;
+
+  private cursorSegment: Segment | null = null;
+  private cursorOffset = 0;
+  /** Id of the last record the cursor passed in its segment, used to validate the next one. */
+  private cursorPreviousId = 0;
+  /** Records up to this id were acknowledged before open and are skipped. */
+  private skipThroughId = 0;
+  private reader: SegmentFileReader | null = null;
+  private unreadRecords = 0;
+  private unreadBytes = 0;
+
+  private inFlight: InFlightRecord[] = [];
+  private inFlightHead = 0;
+  private inFlightBytes = 0;
+
+  private dropped = 0;
+  private corruptRecords = 0;
+  private corruptBytes = 0;
+  private writeErrors = 0;
+  private lastError: Error | null = null;
+  /** Time of the last failed append, or null while appends succeed. */
+  private writeFailedAt: number | null = null;
+  /** True from a failed write to the next successful one; one warning is sent per such episode. */
+  private failing = false;
+  private wasFull = false;
+  /** Size on disk of the last pushed record, used by `full` as the size of the next one. */
+  private lastRecordBytes = RECORD_HEADER_BYTES;
+
+  private ackChanged = false;
+  private metadataUnsynced = false;
+  private directoryFd: number | null = null;
+  private directoryUnsynced = false;
+  private intervalTimer: NodeJS.Timeout | null = null;
+
+  constructor(options: DiskBufferOptions) {
+    super();
+    const resolved = resolveDiskBufferOptions(options);
+    this.directory = resolved.directory;
+    this.maxBytes = resolved.maxBytes;
+    this.segmentBytes = resolved.segmentBytes;
+    this.fsyncMode = resolved.fsync;
+    this.fsyncIntervalMs = resolved.fsyncIntervalMs;
+    this.whenFull = resolved.whenFull;
+    this.retryDelayMs = resolved.retryDelayMs;
+    this.fs = resolved.fs;
+    this.metadata = new MetadataFile(this.fs, join(this.directory, METADATA_FILE_NAME));
+    this.quarantine = new Quarantine(this.fs, this.directory, this.segmentBytes);
+    this.fsyncScheduler = new FsyncScheduler(
+      this.fs,
+      () => this.collectUnsyncedDescriptors(),
+      (error) => this.onFsyncCycleEnd(error),
+    );
+  }
+
+  /**
+   * Scans the directory (see `recoverDirectory`) and starts accepting records. Rejects only when
+   * the directory cannot be created or listed; damage is reported as `warning` events, emitted
+   * before the promise resolves.
+   */
+  async open(): Promise<void> {
+    if (this.state !== 'new') throw new BufferIOError(`DiskBuffer at ${this.directory} was already opened`);
+    this.quarantine.measure();
+    const recovered = recoverDirectory({
+      fs: this.fs,
+      directory: this.directory,
+      metadata: this.metadata,
+      quarantine: this.quarantine,
+    });
+
+    this.segments = recovered.segments;
+    this.plannedTotal = this.segments.reduce((sum, segment) => sum + segment.plannedBytes, 0);
+    this.headAckOffset = recovered.headAckOffset;
+    this.newestFirstId = this.segments.at(-1)?.firstId ?? 0;
+    this.nextId = recovered.nextId;
+    this.ackedId = recovered.ackedId;
+    this.skipThroughId = recovered.ackedId;
+    this.unreadRecords = recovered.unreadRecords;
+    this.unreadBytes = recovered.unreadBytes;
+    this.corruptRecords = recovered.corruptRecords;
+    this.corruptBytes = recovered.corruptBytes;
+    const head = this.segments[0];
+    if (head !== undefined) {
+      this.cursorSegment = head;
+      this.cursorOffset = Math.max(this.headAckOffset, SEGMENT_HEADER_BYTES);
+      this.cursorPreviousId = this.headAckOffset > 0 ? this.ackedId : head.firstId - 1;
+    }
+
+    const warnings = [...recovered.warnings];
+    try {
+      this.metadata.open(this.ackState(), recovered.rewriteMetadata);
+    } catch (error) {
+      this.metadata.close();
+      warnings.push(this.recordError(`Opening the metadata file ${this.metadata.path} failed`, error));
+    }
+    try {
+      this.directoryFd = this.fs.openSync(this.directory, 'r');
+    } catch {
+      // Without a descriptor the directory entry of a new segment is not fsynced; the data still is.
+      this.directoryFd = null;
+    }
+    if (this.fsyncMode === 'interval') {
+      this.intervalTimer = setInterval(() => this.syncIfNeeded(), this.fsyncIntervalMs);
+      this.intervalTimer.unref();
+    }
+    addExitFlush(this);
+    this.state = 'open';
+    for (const warning of warnings) this.emit('warning', warning);
+  }
+
+  get full(): boolean {
+    return this.liveBytes + this.bytesNeededFor(this.lastRecordBytes) > this.maxBytes;
+  }
+
+  /** Records not yet read. NOTE: after open this counts records by estimate, see `recoverDirectory`; it is never 0 while a record is unread. */
+  get unread(): number {
+    if (!this.hasUnread()) {
+      this.unreadRecords = 0;
+      this.unreadBytes = 0;
+      return 0;
+    }
+    return Math.max(1, this.unreadRecords);
+  }
+
+  push(payload: string, _bytes: number): number {
+    if (this.state !== 'open') {
+      throw new BufferIOError(
+        `Cannot push to the DiskBuffer at ${this.directory}: it is ${this.state === 'new' ? 'not open yet' : 'closed'}`,
+      );
+    }
+    if (this.writeFailedAt !== null) {
+      if (Date.now() - this.writeFailedAt < this.retryDelayMs) return this.dropNewest('io-error');
+      this.writeFailedAt = null;
+    }
+
+    const payloadBytes = Buffer.byteLength(payload, 'utf8');
+    const size = RECORD_HEADER_BYTES + payloadBytes;
+    if (size > Math.min(MAX_RECORD_BYTES, this.segmentBytes - SEGMENT_HEADER_BYTES)) return this.dropNewest('oversize');
+    this.lastRecordBytes = size;
+
+    if (this.liveBytes + this.bytesNeededFor(size) > this.maxBytes) {
+      if (this.whenFull === 'drop-newest') return this.dropNewest('full');
+      if (this.whenFull === 'drop-oldest') this.dropOldestSegments(size);
+      else if (this.diskBytes + this.bytesNeededFor(size) > this.maxBytes + this.segmentBytes) {
+        // `block` takes records past maxBytes from callers that do not wait for `space`, up to the hard bound.
+        return this.dropNewest('full');
+      }
+    }
+
+    let segment = this.activeSegment();
+    if (segment === null || segment.plannedBytes + size > this.segmentBytes) segment = this.startSegment();
+
+    const id = this.nextId;
+    this.nextId += 1;
+    this.pending.push({ id, payload, bytes: payloadBytes, segment, offset: segment.plannedBytes, encoded: encodeRecord(id, payload) });
+    segment.plannedBytes += size;
+    segment.lastId = id;
+    this.plannedTotal += size;
+    this.pendingBytes += size;
+    this.unreadRecords += 1;
+    this.unreadBytes += payloadBytes;
+
+    if (this.pendingBytes >= MAX_PENDING_BYTES) {
+      this.writePending();
+    } else if (this.flushImmediate === null) {
+      this.flushImmediate = setImmediate(() => this.endTurn());
+    }
+    if (this.full) this.wasFull = true;
+    return id;
+  }
+
+  read(maxRecords: number, maxBytes: number): QueueRecord[] {
+    if (this.state === 'new') throw new BufferIOError(`Cannot read from the DiskBuffer at ${this.directory}: call open() first`);
+    const batch: QueueRecord[] = [];
+    if (this.state === 'closed') return batch;
+    let total = 0;
+    while (batch.length < maxRecords) {
+      const record = this.peekRecord();
+      if (record === null) break;
+      if (batch.length > 0 && total + record.bytes > maxBytes) break;
+      this.consume(record);
+      batch.push({ id: record.id, payload: record.payload, bytes: record.bytes });
+      total += record.bytes;
+    }
+    return batch;
+  }
+
+  ack(id: number): void {
+    if (this.state === 'new' || this.state === 'closed') return;
+    let last: InFlightRecord | null = null;
+    while (this.inFlightHead < this.inFlight.length && this.inFlight[this.inFlightHead].id <= id) {
+      last = this.inFlight[this.inFlightHead];
+      this.inFlightBytes -= last.bytes;
+      this.inFlightHead += 1;
+    }
+    if (this.inFlightHead > 4096 && this.inFlightHead * 2 > this.inFlight.length) {
+      this.inFlight.splice(0, this.inFlightHead);
+      this.inFlightHead = 0;
+    }
+    if (last === null) return;
+
+    this.ackedId = last.id;
+    const segment = last.segment;
+    if (!segment.removed) {
+      while (this.segments[0] !== segment) this.retire(this.segments[0]);
+      const end = Math.min(last.end, segment.plannedBytes);
+      if (segment.sealed && end >= segment.plannedBytes) this.retire(segment);
+      else this.headAckOffset = end;
+    }
+    this.ackChanged = true;
+    this.scheduleTurnEnd();
+    if (this.wasFull && !this.full) {
+      this.wasFull = false;
+      this.emit('space');
+    }
+  }
+
+  stats(): DiskBufferStats {
+    return {
+      records: this.unread + this.inFlight.length - this.inFlightHead,
+      bytes: this.unreadBytes + this.inFlightBytes,
+      dropped: this.dropped,
+      segments: this.segments.length,
+      diskBytes: this.diskBytes,
+      corruptRecords: this.corruptRecords,
+      corruptBytes: this.corruptBytes,
+      writeErrors: this.writeErrors,
+      lastError: this.lastError,
+    };
+  }
+
+  /**
+   * Writes the pending records and the acknowledged position, then fsyncs them whatever the
+   * `fsync` mode. Rejects with BufferIOError when a write or fsync failed, so the records
+   * pushed before the call may not be on stable storage.
+   *
+   * NOTE: in `never` mode a segment that filled up was closed without fsync, so there this
+   * fsyncs only the newest segment and the metadata file.
+   */
+  async flush(): Promise<void> {
+    if (this.state !== 'open') return;
+    const errorsBefore = this.writeErrors;
+    this.endTurn();
+    if (this.writeErrors > errorsBefore) throw this.lastError ?? new BufferIOError('Writing the disk buffer failed');
+    try {
+      await this.fsyncScheduler.waitForCycle();
+    } catch (error) {
+      throw new BufferIOError(`fsync in ${this.directory} failed (${errorCode(error)})`, { cause: error });
+    }
+  }
+
+  /**
+   * Writes what is pending, fsyncs it unless `fsync` is `never`, and releases the files.
+   * Unacknowledged records stay on disk for the next open. Failures become `warning` events.
+   */
+  close(): Promise<void> {
+    if (this.state === 'new' || this.state === 'closed') {
+      this.state = 'closed';
+      return Promise.resolve();
+    }
+    this.closing ??= this.closeFiles();
+    return this.closing;
+  }
+
+  /** Writes the pending batch and the acknowledged position synchronously; run by the exit hook. */
+  flushOnExit(): void {
+    if (this.state !== 'open') return;
+    try {
+      this.endTurn();
+      if (this.fsyncMode === 'batch') {
+        for (const fd of this.collectUnsyncedDescriptors()) this.fs.fsyncSync(fd);
+      }
+    } catch {
+      // The process is exiting; there is nobody left to report to.
+    }
+  }
+
+  private async closeFiles(): Promise<void> {
+    this.state = 'closing';
+    if (this.intervalTimer !== null) clearInterval(this.intervalTimer);
+    this.intervalTimer = null;
+    this.endTurn();
+    if (this.fsyncMode !== 'never') {
+      try {
+        await this.fsyncScheduler.waitForCycle();
+      } catch {
+        // Counted and reported as a warning by onFsyncCycleEnd.
+      }
+    }
+    await new Promise<void>((resolve) => this.fsyncScheduler.whenIdle(resolve));
+    // Acknowledgements that arrived during the fsync go to the page cache at least.
+    this.writeMetadata();
+    this.deleteRetiredSegments();
+    for (const segment of this.segments) this.closeSegmentFile(segment);
+    this.reader?.close();
+    this.reader = null;
+    this.metadata.close();
+    closeQuietly(this.fs, this.directoryFd);
+    this.directoryFd = null;
+    removeExitFlush(this);
+    this.state = 'closed';
+  }
+
+  // ----- capacity -----
+
+  /** Bytes of unacknowledged records on disk or pending, segment headers included. */
+  private get liveBytes(): number {
+    return this.plannedTotal - this.headAckOffset;
+  }
+
+  /** Bytes the segment files take or will take once pending records are written. */
+  private get diskBytes(): number {
+    return this.plannedTotal + this.retiringBytes;
+  }
+
+  /** Bytes a record of `size` adds: its size, plus a segment header when it starts a new segment. */
+  private bytesNeededFor(size: number): number {
+    const active = this.activeSegment();
+    return active === null || active.plannedBytes + size > this.segmentBytes ? size + SEGMENT_HEADER_BYTES : size;
+  }
+
+  private dropNewest(reason: DropReason): number {
+    this.dropped += 1;
+    this.emit('drop', 1, reason);
+    return -1;
+  }
+
+  /** Deletes whole oldest segments until a record of `size` fits; counts the unread records they held as dropped. */
+  private dropOldestSegments(size: number): void {
+    let count = 0;
+    while (this.segments.length > 0 && this.liveBytes + this.bytesNeededFor(size) > this.maxBytes) {
+      count += this.discardOldestSegment();
+    }
+    if (count > 0) {
+      this.dropped += count;
+      this.emit('drop', count, 'full');
+    }
+  }
+
+  private discardOldestSegment(): number {
+    const segment = this.segments[0];
+    const unread = this.unreadIn(segment);
+
+    let pendingCount = 0;
+    let pendingBytes = 0;
+    while (pendingCount < this.pending.length && this.pending[pendingCount].segment === segment) {
+      pendingBytes += this.pending[pendingCount].encoded.length;
+      pendingCount += 1;
+    }
+    this.pending.splice(0, pendingCount);
+    this.pendingBytes -= pendingBytes;
+    this.pendingReadCount = Math.max(0, this.pendingReadCount - pendingCount);
+
+    this.segments.shift();
+    this.plannedTotal -= segment.plannedBytes;
+    this.headAckOffset = 0;
+    segment.removed = true;
+    segment.sealed = true;
+    this.closeSegmentFile(segment);
+    this.deleteSegmentFile(segment);
+    this.unreadRecords = Math.max(0, this.unreadRecords - unread.records);
+    this.unreadBytes = Math.max(0, this.unreadBytes - unread.bytes);
+    this.ackChanged = true;
+    this.scheduleTurnEnd();
+    return unread.records;
+  }
+
+  /** Unread records in `segment` and their payload bytes; estimated for segments found at open. */
+  private unreadIn(segment: Segment): { records: number; bytes: number } {
+    this.resolveCursor();
+    const index = this.segments.indexOf(segment);
+    const cursorIndex = this.cursorSegment === null ? -1 : this.segments.indexOf(this.cursorSegment);
+    if (cursorIndex > index) return { records: 0, bytes: 0 };
+
+    const lastId = this.lastIdOf(segment);
+    let fromId = Math.max(segment.firstId, this.skipThroughId + 1);
+    let remainingBytes = segment.plannedBytes - Math.max(SEGMENT_HEADER_BYTES, this.headAckOffset);
+    if (cursorIndex === index) {
+      fromId = Math.max(fromId, this.cursorPreviousId + 1);
+      remainingBytes = segment.plannedBytes - this.cursorOffset;
+    }
+    const records = Math.max(0, lastId - fromId + 1);
+    return { records, bytes: Math.max(0, remainingBytes - records * RECORD_HEADER_BYTES) };
+  }
+
+  private lastIdOf(segment: Segment): number {
+    if (segment.lastId !== null) return segment.lastId;
+    const next = this.segments[this.segments.indexOf(segment) + 1];
+    return next === undefined ? this.nextId - 1 : next.firstId - 1;
+  }
+
+  // ----- writing -----
+
+  private activeSegment(): Segment | null {
+    const last = this.segments.at(-1);
+    return last !== undefined && !last.sealed ? last : null;
+  }
+
+  private startSegment(): Segment {
+    const previous = this.segments.at(-1);
+    if (previous !== undefined) previous.sealed = true;
+    const segment = new Segment(this.directory, this.nextId, this.newestFirstId, 0);
+    segment.sealed = false;
+    segment.plannedBytes = SEGMENT_HEADER_BYTES;
+    segment.lastId = this.nextId - 1;
+    segment.writtenLastId = this.nextId - 1;
+    this.segments.push(segment);
+    this.plannedTotal += SEGMENT_HEADER_BYTES;
+    this.newestFirstId = segment.firstId;
+    return segment;
+  }
+
+  private scheduleTurnEnd(): void {
+    if (this.flushImmediate === null && this.state === 'open') {
+      this.flushImmediate = setImmediate(() => this.endTurn());
+    }
+  }
+
+  /** Writes the pending batch and the acknowledged position, then deletes acknowledged segments. */
+  private endTurn(): void {
+    if (this.flushImmediate !== null) clearImmediate(this.flushImmediate);
+    this.flushImmediate = null;
+    this.writePending();
+    this.writeMetadata();
+    this.deleteRetiredSegments();
+  }
+
+  /** Writes the pending records with one write per segment. Returns false when a write failed. */
+  private writePending(): boolean {
+    if (this.pending.length === 0) return true;
+    let index = 0;
+    while (index < this.pending.length) {
+      const segment = this.pending[index].segment;
+      let end = index;
+      while (end < this.pending.length && this.pending[end].segment === segment) end += 1;
+      if (!segment.removed) {
+        try {
+          this.appendRecords(segment, this.pending.slice(index, end));
+        } catch (error) {
+          this.failAppend(error, index);
+          return false;
+        }
+      }
+      index = end;
+    }
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.pendingReadCount = 0;
+    this.failing = false;
+    if (this.fsyncMode === 'batch') this.fsyncScheduler.request();
+    else if (this.fsyncMode === 'never') this.closeSealedSegmentFiles();
+    return true;
+  }
+
+  private appendRecords(segment: Segment, records: PendingRecord[]): void {
+    const parts = records.map((record) => record.encoded);
+    if (segment.fd === null) {
+      segment.fd = this.fs.openSync(segment.path, segment.writtenBytes === 0 ? 'w' : 'r+');
+      if (segment.writtenBytes === 0) this.directoryUnsynced = true;
+    }
+    if (segment.writtenBytes === 0) {
+      parts.unshift(encodeSegmentHeader({ firstId: segment.firstId, previousFirstId: segment.previousFirstId }));
+    }
+    const data = parts.length === 1 ? parts[0] : Buffer.concat(parts);
+    writeFully(this.fs, segment.fd, data, segment.writtenBytes);
+    segment.writtenBytes += data.length;
+    segment.writtenLastId = records[records.length - 1].id;
+    segment.dirty = true;
+  }
+
+  /**
+   * Handles a failed append of `pending[failedIndex..]`: undoes the partial write, seals the
+   * segment at its last whole record (so ids stay consecutive inside every segment), drops the
+   * records nobody has read yet, and makes `push` drop records for `retryDelayMs`.
+   */
+  private failAppend(error: unknown, failedIndex: number): void {
+    const failed = this.pending[failedIndex].segment;
+    const warning = this.recordError(`Writing segment ${failed.path} failed`, error);
+    this.writeFailedAt = Date.now();
+
+    let droppedRecords = 0;
+    for (let index = failedIndex; index < this.pending.length; index += 1) {
+      if (index < this.pendingReadCount) continue; // already returned by read: the caller still delivers it
+      droppedRecords += 1;
+      this.unreadRecords = Math.max(0, this.unreadRecords - 1);
+      this.unreadBytes = Math.max(0, this.unreadBytes - this.pending[index].bytes);
+    }
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.pendingReadCount = 0;
+
+    if (failed.fd !== null) {
+      try {
+        this.fs.ftruncateSync(failed.fd, failed.writtenBytes);
+      } catch {
+        // The reader stops at writtenBytes; after a restart the leftover bytes are found as damage.
+      }
+    }
+    // Newest first, so that `newestFirstId` falls back one segment per removal.
+    const position = this.segments.indexOf(failed);
+    for (const segment of this.segments.slice(position).reverse()) {
+      this.plannedTotal -= segment.plannedBytes - segment.writtenBytes;
+      segment.plannedBytes = segment.writtenBytes;
+      segment.lastId = segment.writtenLastId;
+      segment.sealed = true;
+      if (segment.writtenBytes <= SEGMENT_HEADER_BYTES) this.removeNewestSegment(segment);
+    }
+    // The cursor stays past the records it returned: at the end of what is left.
+    if (this.cursorSegment !== null && this.cursorSegment.removed) {
+      const last = this.segments.at(-1) ?? null;
+      this.cursorSegment = last;
+      this.cursorOffset = last === null ? SEGMENT_HEADER_BYTES : last.plannedBytes;
+      this.reader?.close();
+      this.reader = null;
+    } else if (this.cursorSegment !== null) {
+      this.cursorOffset = Math.min(this.cursorOffset, this.cursorSegment.plannedBytes);
+    }
+
+    if (!this.failing) {
+      this.failing = true;
+      this.emit(
+        'warning',
+        new BufferIOError(
+          `${warning.message}; ${droppedRecords} record(s) dropped, and new records are dropped for ` +
+            `${this.retryDelayMs} ms before writing is tried again`,
+          { cause: error },
+        ),
+      );
+    }
+    if (droppedRecords > 0) {
+      this.dropped += droppedRecords;
+      this.emit('drop', droppedRecords, 'io-error');
+    }
+  }
+
+  /** Removes the newest segment, which holds no record, and deletes its file if one was created. */
+  private removeNewestSegment(segment: Segment): void {
+    this.segments.pop();
+    this.plannedTotal -= segment.plannedBytes;
+    if (this.segments.length === 0) this.headAckOffset = 0;
+    this.newestFirstId = segment.previousFirstId;
+    segment.removed = true;
+    this.closeSegmentFile(segment);
+    this.deleteSegmentFile(segment);
+  }
+
+  private writeMetadata(): void {
+    if (!this.ackChanged) return;
+    try {
+      if (this.metadata.fd === null) this.metadata.open(this.ackState(), true);
+      else this.metadata.write(this.ackState());
+      this.ackChanged = false;
+      this.metadataUnsynced = true;
+    } catch (error) {
+      this.emit('warning', this.recordError(`Writing the metadata file ${this.metadata.path} failed`, error));
+    }
+  }
+
+  private ackState(): { ackedId: number; headSegment: number; headOffset: number } {
+    return {
+      ackedId: this.ackedId,
+      headSegment: this.segments[0]?.firstId ?? this.nextId,
+      headOffset: this.headAckOffset,
+    };
+  }
+
+  private retire(segment: Segment): void {
+    this.segments.shift();
+    this.plannedTotal -= segment.plannedBytes;
+    this.retiringBytes += segment.plannedBytes;
+    this.headAckOffset = 0;
+    segment.removed = true;
+    this.retiring.push(segment);
+    // Records pending for a retired segment were all read and acknowledged: no need to write them.
+    this.scheduleTurnEnd();
+  }
+
+  private deleteRetiredSegments(): void {
+    for (const segment of this.retiring) {
+      this.closeSegmentFile(segment);
+      this.deleteSegmentFile(segment);
+    }
+    this.retiring = [];
+    this.retiringBytes = 0;
+  }
+
+  private deleteSegmentFile(segment: Segment): void {
+    if (this.reader !== null && this.reader.path === segment.path) {
+      this.reader.close();
+      this.reader = null;
+    }
+    try {
+      this.fs.unlinkSync(segment.path);
+    } catch (error) {
+      if (errorCode(error) === 'ENOENT') return;
+      this.emit('warning', this.recordError(`Deleting segment ${segment.path} failed`, error));
+    }
+  }
+
+  private closeSegmentFile(segment: Segment): void {
+    const fd = segment.fd;
+    if (fd === null) return;
+    segment.fd = null;
+    segment.dirty = false;
+    this.fsyncScheduler.whenIdle(() => closeQuietly(this.fs, fd));
+  }
+
+  /**
+   * Closes the descriptors of full segments once they are fsynced. In `never` mode they are
+   * closed unsynced, so the number of open files stays at one whatever the segment count.
+   */
+  private closeSealedSegmentFiles(): void {
+    for (const segment of this.segments) {
+      if (segment.sealed && segment.fd !== null && (!segment.dirty || this.fsyncMode === 'never')) {
+        this.closeSegmentFile(segment);
+      }
+    }
+  }
+
+  // ----- fsync -----
+
+  private collectUnsyncedDescriptors(): number[] {
+    const descriptors: number[] = [];
+    for (const segment of this.segments) {
+      if (segment.fd !== null && segment.dirty) {
+        descriptors.push(segment.fd);
+        segment.dirty = false;
+      }
+    }
+    if (this.metadataUnsynced && this.metadata.fd !== null) {
+      descriptors.push(this.metadata.fd);
+      this.metadataUnsynced = false;
+    }
+    if (this.directoryUnsynced && this.directoryFd !== null) {
+      descriptors.push(this.directoryFd);
+      this.directoryUnsynced = false;
+    }
+    return descriptors;
+  }
+
+  private onFsyncCycleEnd(error: Error | null): void {
+    if (error !== null) this.emit('warning', this.recordError(`fsync in ${this.directory} failed`, error));
+    if (this.state === 'open' || this.state === 'closing') this.closeSealedSegmentFiles();
+  }
+
+  private syncIfNeeded(): void {
+    const unsynced =
+      this.metadataUnsynced || this.directoryUnsynced || this.segments.some((segment) => segment.dirty && segment.fd !== null);
+    if (unsynced) this.fsyncScheduler.request();
+  }
+
+  private recordError(action: string, error: unknown): BufferIOError {
+    const wrapped = new BufferIOError(`${action} (${errorCode(error)}): ${toError(error).message}`, { cause: error });
+    this.writeErrors += 1;
+    this.lastError = wrapped;
+    return wrapped;
+  }
+
+  // ----- reading -----
+
+  /** Moves a cursor left in a removed segment to the start of the oldest live segment. */
+  private resolveCursor(): void {
+    if (this.cursorSegment !== null && !this.cursorSegment.removed) return;
+    const head = this.segments[0] ?? null;
+    if (this.cursorSegment === head && head === null) return;
+    this.moveCursorTo(head);
+  }
+
+  private moveCursorTo(segment: Segment | null): void {
+    if (this.reader !== null) {
+      this.reader.close();
+      this.reader = null;
+    }
+    this.cursorSegment = segment;
+    this.cursorOffset = SEGMENT_HEADER_BYTES;
+    this.cursorPreviousId = segment === null ? 0 : segment.firstId - 1;
+  }
+
+  private hasUnread(): boolean {
+    this.resolveCursor();
+    let segment = this.cursorSegment;
+    if (segment === null) return false;
+    if (this.cursorOffset < segment.plannedBytes) return true;
+    for (let index = this.segments.indexOf(segment) + 1; index < this.segments.length; index += 1) {
+      segment = this.segments[index];
+      if (segment.plannedBytes > SEGMENT_HEADER_BYTES) return true;
+    }
+    return false;
+  }
+
+  /** Returns the record at the cursor without consuming it, skipping damage and acknowledged records. */
+  private peekRecord(): CursorRecord | null {
+    for (;;) {
+      this.resolveCursor();
+      const segment = this.cursorSegment;
+      if (segment === null) return null;
+
+      if (this.cursorOffset >= segment.plannedBytes) {
+        const next = this.segments[this.segments.indexOf(segment) + 1];
+        if (!segment.sealed || next === undefined) return null;
+        this.moveCursorTo(next);
+        continue;
+      }
+
+      if (this.cursorOffset >= segment.writtenBytes) return this.peekPending(segment);
+
+      const damagedEnd = segment.damagedRanges.get(this.cursorOffset);
+      if (damagedEnd !== undefined) {
+        this.cursorOffset = damagedEnd;
+        continue;
+      }
+
+      this.reader ??= new SegmentFileReader(this.fs, segment.path);
+      let step;
+      try {
+        step = scanNext(this.reader, this.cursorOffset, segment.writtenBytes, this.cursorPreviousId);
+      } catch (error) {
+        this.skipUnreadableRange(segment, error);
+        continue;
+      }
+      if (step.kind === 'end') {
+        this.cursorOffset = segment.writtenBytes;
+        continue;
+      }
+      if (step.kind === 'damaged') {
+        this.reportDamage(segment, this.reader, step);
+        this.cursorOffset = step.end;
+        continue;
+      }
+      if (step.id <= this.skipThroughId) {
+        this.cursorOffset += step.length;
+        this.cursorPreviousId = step.id;
+        continue;
+      }
+      const { buffer, index } = step.view;
+      return {
+        id: step.id,
+        payload: buffer.toString('utf8', index + RECORD_HEADER_BYTES, index + step.length),
+        bytes: step.length - RECORD_HEADER_BYTES,
+        segment,
+        end: this.cursorOffset + step.length,
+        fromPending: false,
+      };
+    }
+  }
+
+  private peekPending(segment: Segment): CursorRecord | null {
+    let record: PendingRecord | undefined = this.pending[this.pendingReadCount];
+    if (record === undefined || record.segment !== segment || record.offset !== this.cursorOffset) {
+      // Not expected: the cursor takes pending records in order. Search instead of trusting the count.
+      const index = this.pending.findIndex((item) => item.segment === segment && item.offset === this.cursorOffset);
+      if (index === -1) return null;
+      this.pendingReadCount = index;
+      record = this.pending[index];
+    }
+    return {
+      id: record.id,
+      payload: record.payload,
+      bytes: record.bytes,
+      segment,
+      end: record.offset + record.encoded.length,
+      fromPending: true,
+    };
+  }
+
+  private consume(record: CursorRecord): void {
+    this.cursorOffset = record.end;
+    this.cursorPreviousId = record.id;
+    if (record.fromPending) this.pendingReadCount += 1;
+    this.unreadRecords = Math.max(0, this.unreadRecords - 1);
+    this.unreadBytes = Math.max(0, this.unreadBytes - record.bytes);
+    this.inFlight.push({ id: record.id, bytes: record.bytes, segment: record.segment, end: record.end });
+    this.inFlightBytes += record.bytes;
+  }
+
+  private reportDamage(segment: Segment, reader: SegmentFileReader, range: DamagedRange): void {
+    const lastId = range.nextId !== null ? range.nextId - 1 : this.lastIdOf(segment);
+    const records = Math.max(0, lastId - this.cursorPreviousId);
+    const where = this.quarantine.copy(reader, segment.name, range.start, range.end);
+    segment.damagedRanges.set(range.start, range.end);
+    this.corruptRecords += records;
+    this.corruptBytes += range.end - range.start;
+    this.unreadRecords = Math.max(0, this.unreadRecords - records);
+    this.unreadBytes = Math.max(0, this.unreadBytes - Math.max(0, range.end - range.start - records * RECORD_HEADER_BYTES));
+    this.emit('warning', damageWarning(segment, range.start, range.end, records, where));
+  }
+
+  /** Gives up on the written part of a segment the reader cannot read (EIO), counting it as damage. */
+  private skipUnreadableRange(segment: Segment, error: unknown): void {
+    const start = this.cursorOffset;
+    const records = Math.max(0, (segment.writtenLastId ?? this.lastIdOf(segment)) - this.cursorPreviousId);
+    this.corruptRecords += records;
+    this.corruptBytes += segment.writtenBytes - start;
+    this.unreadRecords = Math.max(0, this.unreadRecords - records);
+    this.cursorOffset = segment.writtenBytes;
+    this.cursorPreviousId = segment.writtenLastId ?? this.cursorPreviousId;
+    this.reader?.close();
+    this.reader = null;
+    this.emit(
+      'warning',
+      this.recordError(`Reading ${segment.path} from offset ${start} failed; skipped ${records} record(s)`, error),
+    );
+  }
+}

@@ -1,0 +1,359 @@
+import { join } from 'node:path';
+import { BufferCorruptError, BufferIOError } from '../errors.js';
+import { type DiskBufferFs, closeQuietly, errorCode, readFully } from './disk-fs.js';
+import { type AckState, METADATA_FILE_NAME, MetadataFile } from './metadata.js';
+import { QUARANTINE_DIRECTORY_NAME, type Quarantine } from './quarantine.js';
+import { RECORD_HEADER_BYTES } from './record-format.js';
+import { SEGMENT_HEADER_BYTES, Segment, decodeSegmentHeader, parseSegmentFileName } from './segment.js';
+import { SegmentFileReader, scanNext } from './segment-reader.js';
+
+export interface RecoveryInput {
+  fs: DiskBufferFs;
+  directory: string;
+  metadata: MetadataFile;
+  quarantine: Quarantine;
+}
+
+/** What open found on disk. */
+export interface RecoveredState {
+  /** Live segments, oldest first. */
+  segments: Segment[];
+  /** Every record up to this id was acknowledged. */
+  ackedId: number;
+  /** Offset in `segments[0]` where reading resumes, or 0 when it starts after the segment header. */
+  headAckOffset: number;
+  /** Id for the next pushed record. */
+  nextId: number;
+  /** True when the newest segment takes further appends; its `fd` is then open for writing. */
+  appendable: boolean;
+  /** Unacknowledged records on disk. NOTE: estimated from segment names and sizes, see `estimateUnread`. */
+  unreadRecords: number;
+  /** UTF-8 payload bytes of those records, estimated the same way. */
+  unreadBytes: number;
+  corruptRecords: number;
+  corruptBytes: number;
+  /** True when the metadata file is missing or damaged and must be written afresh. */
+  rewriteMetadata: boolean;
+  warnings: Error[];
+}
+
+/**
+ * Rebuilds the queue state from the directory without reading the backlog: it lists the
+ * files, reads the metadata, the 32-byte header of each segment and the whole newest segment
+ * (at most `segmentBytes`), whose torn tail it truncates. Damage is reported in `warnings`.
+ * Throws BufferIOError only when the directory cannot be created or listed.
+ */
+export function recoverDirectory(input: RecoveryInput): RecoveredState {
+  const { fs, directory } = input;
+  const warnings: Error[] = [];
+  const names = listDirectory(fs, directory);
+
+  const found: Array<{ firstId: number; name: string }> = [];
+  const foreign: string[] = [];
+  for (const name of names) {
+    const firstId = parseSegmentFileName(name);
+    if (firstId !== null) found.push({ firstId, name });
+    else if (name !== METADATA_FILE_NAME && name !== QUARANTINE_DIRECTORY_NAME) foreign.push(name);
+  }
+  if (foreign.length > 0) {
+    const shown = foreign.slice(0, 5).join(', ') + (foreign.length > 5 ? ', ...' : '');
+    warnings.push(
+      new BufferCorruptError(`Ignoring ${foreign.length} unknown file(s) in the buffer directory ${directory}: ${shown}`),
+    );
+  }
+  found.sort((a, b) => a.firstId - b.firstId);
+
+  const loaded = input.metadata.load();
+  const ack: AckState | null = loaded.state;
+  if (loaded.problems.length > 0) {
+    const consequence =
+      ack === null
+        ? 'all records on disk will be delivered again'
+        : `using the older slot (acknowledged up to id ${ack.ackedId}); later acknowledgements may be delivered again`;
+    warnings.push(
+      new BufferCorruptError(`Metadata file ${input.metadata.path} ${loaded.problems.join(' and ')}: ${consequence}`),
+    );
+  }
+  const ackedId = ack?.ackedId ?? 0;
+
+  const segments = openSegments(fs, directory, found, ackedId, warnings);
+  reportMissingSegments(segments, ack, ackedId, warnings);
+
+  let nextId = Math.max(ackedId + 1, 1);
+  let appendable = false;
+  let corruptRecords = 0;
+  let corruptBytes = 0;
+  const newest = segments.at(-1);
+  if (newest !== undefined) {
+    const tail = recoverNewestSegment(input, newest, warnings);
+    corruptRecords = tail.corruptRecords;
+    corruptBytes = tail.corruptBytes;
+    if (tail.discard) {
+      deleteQuietly(fs, newest.path);
+      segments.pop();
+      nextId = Math.max(nextId, newest.firstId);
+    } else {
+      const lastId = newest.lastId ?? newest.firstId - 1;
+      nextId = Math.max(nextId, lastId + 1);
+      appendable = tail.appendable && nextId === lastId + 1;
+      if (!appendable && lastId < newest.firstId) {
+        closeQuietly(fs, newest.fd);
+        deleteQuietly(fs, newest.path);
+        segments.pop();
+      } else if (!appendable) {
+        newest.sealed = true;
+        closeQuietly(fs, newest.fd);
+        newest.fd = null;
+      }
+    }
+  }
+
+  let headAckOffset = 0;
+  const head = segments[0];
+  if (ack !== null && head !== undefined && ack.headSegment === head.firstId && ack.headOffset >= SEGMENT_HEADER_BYTES) {
+    headAckOffset = Math.min(ack.headOffset, head.writtenBytes);
+  }
+
+  const estimate = estimateUnread(segments, ackedId, headAckOffset, corruptBytes);
+  return {
+    segments,
+    ackedId,
+    headAckOffset,
+    nextId,
+    appendable,
+    unreadRecords: estimate.records,
+    unreadBytes: estimate.bytes,
+    corruptRecords,
+    corruptBytes,
+    rewriteMetadata: ack === null || loaded.problems.length > 0,
+    warnings,
+  };
+}
+
+function listDirectory(fs: DiskBufferFs, directory: string): string[] {
+  try {
+    fs.mkdirSync(directory, { recursive: true });
+    return fs.readdirSync(directory);
+  } catch (error) {
+    throw new BufferIOError(
+      `Cannot open the buffer directory ${directory} (${errorCode(error)}): check that it is a writable folder`,
+      { cause: error },
+    );
+  }
+}
+
+/**
+ * Stats every segment, deletes the ones left behind by an interrupted cleanup (every record
+ * acknowledged, or an empty file that is not the newest) and reads each header.
+ */
+function openSegments(
+  fs: DiskBufferFs,
+  directory: string,
+  found: Array<{ firstId: number; name: string }>,
+  ackedId: number,
+  warnings: Error[],
+): Segment[] {
+  const segments: Segment[] = [];
+  for (let index = 0; index < found.length; index += 1) {
+    const { firstId, name } = found[index];
+    const path = join(directory, name);
+    const next = found[index + 1];
+
+    let size: number;
+    try {
+      const stat = fs.statSync(path);
+      if (!stat.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'EISDIR' });
+      size = stat.size;
+    } catch (error) {
+      warnings.push(new BufferIOError(`Skipping segment ${path}: ${errorCode(error)}`, { cause: error }));
+      continue;
+    }
+
+    const fullyAcknowledged = next !== undefined && next.firstId - 1 <= ackedId;
+    const empty = next !== undefined && size <= SEGMENT_HEADER_BYTES;
+    if (fullyAcknowledged || empty) {
+      deleteQuietly(fs, path);
+      continue;
+    }
+
+    const header = readSegmentHeader(fs, path);
+    const segment = new Segment(directory, firstId, header?.previousFirstId ?? 0, size);
+    segment.headerValid = header !== null && header.firstId === firstId;
+    if (!segment.headerValid && size >= SEGMENT_HEADER_BYTES) {
+      warnings.push(
+        new BufferCorruptError(`Segment ${path} has a damaged header; its records are still read and checked one by one`),
+      );
+    }
+    segments.push(segment);
+  }
+  return segments;
+}
+
+function readSegmentHeader(fs: DiskBufferFs, path: string): { firstId: number; previousFirstId: number } | null {
+  let fd: number | null = null;
+  try {
+    fd = fs.openSync(path, 'r');
+    const buffer = Buffer.alloc(SEGMENT_HEADER_BYTES);
+    const length = readFully(fs, fd, buffer, 0, SEGMENT_HEADER_BYTES, 0);
+    return length === SEGMENT_HEADER_BYTES ? decodeSegmentHeader(buffer) : null;
+  } catch {
+    return null;
+  } finally {
+    closeQuietly(fs, fd);
+  }
+}
+
+/** Warns about segment files deleted from the middle or the front of the queue by something other than the buffer. */
+function reportMissingSegments(segments: Segment[], ack: AckState | null, ackedId: number, warnings: Error[]): void {
+  for (let index = 1; index < segments.length; index += 1) {
+    const previous = segments[index - 1];
+    const segment = segments[index];
+    if (segment.headerValid && segment.previousFirstId > previous.firstId) {
+      warnings.push(
+        new BufferCorruptError(
+          `Segment files between ${previous.name} and ${segment.name} are missing: records up to id ${segment.firstId - 1} ` +
+            `that were stored there are lost`,
+        ),
+      );
+    }
+  }
+  const head = segments[0];
+  if (ack !== null && head !== undefined && head.firstId > ack.headSegment && head.firstId - 1 > ackedId) {
+    warnings.push(
+      new BufferCorruptError(
+        `Segment files before ${head.name} are missing: unacknowledged records ${ackedId + 1} to ${head.firstId - 1} are lost`,
+      ),
+    );
+  }
+}
+
+interface TailResult {
+  /** True when the file holds no header and no record, so it is deleted. */
+  discard: boolean;
+  appendable: boolean;
+  corruptRecords: number;
+  corruptBytes: number;
+}
+
+/**
+ * Scans the newest segment from its first record. Damaged ranges followed by a valid record
+ * are quarantined and counted; a damaged or incomplete range at the end of the file is a write
+ * cut off by a crash, so the file is truncated to the valid prefix and appends continue there.
+ */
+function recoverNewestSegment(input: RecoveryInput, segment: Segment, warnings: Error[]): TailResult {
+  const { fs } = input;
+  const result: TailResult = { discard: false, appendable: false, corruptRecords: 0, corruptBytes: 0 };
+  if (segment.writtenBytes < SEGMENT_HEADER_BYTES) {
+    result.discard = true;
+    return result;
+  }
+
+  const reader = new SegmentFileReader(fs, segment.path);
+  let offset = SEGMENT_HEADER_BYTES;
+  let previousId = segment.firstId - 1;
+  let lastId: number | null = null;
+  let tornAt: number | null = null;
+  try {
+    for (;;) {
+      const step = scanNext(reader, offset, segment.writtenBytes, previousId);
+      if (step.kind === 'end') break;
+      if (step.kind === 'record') {
+        lastId = step.id;
+        previousId = step.id;
+        offset += step.length;
+        continue;
+      }
+      if (step.nextId === null) {
+        tornAt = step.start;
+        break;
+      }
+      const records = step.nextId - previousId - 1;
+      const where = input.quarantine.copy(reader, segment.name, step.start, step.end);
+      segment.damagedRanges.set(step.start, step.end);
+      result.corruptRecords += records;
+      result.corruptBytes += step.end - step.start;
+      warnings.push(damageWarning(segment, step.start, step.end, records, where));
+      offset = step.end;
+    }
+  } catch (error) {
+    // The rest of the file is left as it is and read later; new records go to a new segment,
+    // with ids above any the unread part could hold.
+    warnings.push(new BufferIOError(`Reading segment ${segment.path} failed (${errorCode(error)})`, { cause: error }));
+    segment.lastId = segment.firstId + Math.ceil((segment.writtenBytes - SEGMENT_HEADER_BYTES) / RECORD_HEADER_BYTES);
+    return result;
+  } finally {
+    reader.close();
+  }
+
+  if (lastId === null && !segment.headerValid) {
+    result.discard = true;
+    return result;
+  }
+  segment.lastId = lastId ?? segment.firstId - 1;
+  segment.writtenLastId = segment.lastId;
+
+  const validEnd = tornAt ?? offset;
+  result.appendable = segment.headerValid;
+  try {
+    segment.fd = fs.openSync(segment.path, 'r+');
+    if (tornAt !== null) {
+      fs.ftruncateSync(segment.fd, tornAt);
+      warnings.push(
+        new BufferCorruptError(
+          `Truncated an incomplete record of ${segment.writtenBytes - tornAt} bytes at the end of ${segment.path} ` +
+            `(a write cut off by a crash); appends continue after id ${segment.lastId}`,
+        ),
+      );
+    }
+  } catch (error) {
+    warnings.push(
+      new BufferIOError(`Cannot reopen ${segment.path} for appends (${errorCode(error)}): new records go to a new segment`, {
+        cause: error,
+      }),
+    );
+    result.appendable = false;
+  }
+  segment.writtenBytes = validEnd;
+  segment.plannedBytes = validEnd;
+  segment.sealed = !result.appendable;
+  return result;
+}
+
+/** Builds the warning for one damaged range. */
+export function damageWarning(segment: Segment, start: number, end: number, records: number, where: string): Error {
+  return new BufferCorruptError(
+    `Skipped ${end - start} damaged bytes at offset ${start} of ${segment.path} ` +
+      `(${records} record(s) lost); ${where}`,
+  );
+}
+
+/**
+ * Estimates the unacknowledged records and their payload bytes without reading the segments.
+ * A segment holds the ids from its name up to the next segment's name minus one, which is
+ * exact unless a segment is damaged or a failed write skipped ids.
+ */
+function estimateUnread(
+  segments: Segment[],
+  ackedId: number,
+  headAckOffset: number,
+  newestCorruptBytes: number,
+): { records: number; bytes: number } {
+  let records = 0;
+  let diskBytes = -headAckOffset - newestCorruptBytes;
+  segments.forEach((segment, index) => {
+    const next = segments[index + 1];
+    const lastId = next === undefined ? (segment.lastId ?? segment.firstId - 1) : next.firstId - 1;
+    records += Math.max(0, lastId - Math.max(segment.firstId, ackedId + 1) + 1);
+    diskBytes += segment.writtenBytes;
+    if (index > 0 || headAckOffset === 0) diskBytes -= Math.min(SEGMENT_HEADER_BYTES, segment.writtenBytes);
+  });
+  return { records, bytes: Math.max(0, diskBytes - records * RECORD_HEADER_BYTES) };
+}
+
+function deleteQuietly(fs: DiskBufferFs, path: string): void {
+  try {
+    fs.unlinkSync(path);
+  } catch {
+    // Left for the next open, which tries again.
+  }
+}
