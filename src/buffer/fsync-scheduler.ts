@@ -1,7 +1,10 @@
 import type { DiskBufferFs } from './disk-fs.js';
 
 interface Waiter {
-  cycle: number;
+  /** First cycle that may hold the waiter's data: the running one, whose descriptors were already collected. */
+  firstCycle: number;
+  /** Cycle that covers everything written before the waiter was added. */
+  lastCycle: number;
   resolve: () => void;
   reject: (error: Error) => void;
 }
@@ -39,10 +42,14 @@ export class FsyncScheduler {
     this.start();
   }
 
-  /** Resolves once a cycle that started after this call has ended, rejects when that cycle failed. */
+  /**
+   * Resolves once a cycle that started after this call has ended. Rejects when that cycle or
+   * the one running at the call failed, since either may have held data written before it.
+   */
   waitForCycle(): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.waiters.push({ cycle: this.started + 1, resolve, reject });
+      const firstCycle = this.running ? this.started : this.started + 1;
+      this.waiters.push({ firstCycle, lastCycle: this.started + 1, resolve, reject });
       this.request();
     });
   }
@@ -65,8 +72,10 @@ export class FsyncScheduler {
     const finish = (): void => {
       this.running = false;
       this.onCycleEnd(failure);
-      const settled = this.waiters.filter((waiter) => waiter.cycle <= cycle);
-      this.waiters = this.waiters.filter((waiter) => waiter.cycle > cycle);
+      const isSettled = (waiter: Waiter): boolean =>
+        failure === null ? waiter.lastCycle <= cycle : waiter.firstCycle <= cycle;
+      const settled = this.waiters.filter(isSettled);
+      this.waiters = this.waiters.filter((waiter) => !isSettled(waiter));
       for (const waiter of settled) {
         if (failure === null) waiter.resolve();
         else waiter.reject(failure);
