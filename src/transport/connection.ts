@@ -24,6 +24,11 @@ export interface Connection extends EventEmitter<ConnectionEvents> {
   readonly writable: boolean;
   /** Records written and not yet confirmed. */
   readonly unconfirmed: number;
+  /**
+   * True when every written record has left the process: TCP and TLS handed the bytes to the
+   * kernel, UDP sent the datagrams, RELP received the acknowledgements. `flush()` waits for it.
+   */
+  readonly settled: boolean;
   /** True once `fail` was emitted or the connection was ended. */
   readonly closed: boolean;
 

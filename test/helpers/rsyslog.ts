@@ -32,7 +32,10 @@ export interface CollectorOptions {
   startTimeoutMs?: number;
 }
 
-/** One message as rsyslog parsed it. Absent fields hold `-` as rsyslog writes them. */
+/**
+ * One message as rsyslog parsed it. Absent fields contain `-` as rsyslog writes them, and
+ * control characters arrive escaped (TAB as `#011`), rsyslog's default on reception.
+ */
 export interface ParsedMessage {
   rawmsg: string;
   hostname: string;
@@ -458,7 +461,10 @@ function buildConfig(directory: string, outputFile: string, options: CollectorOp
     );
   }
 
-  const lines = [`global(${globals.join(' ')})`];
+  // A direct main queue makes each input write through omfile before it answers: imrelp then
+  // sends rsp 200 only for a message already in the output file, so a SIGKILL loses nothing
+  // acknowledged. With rsyslog's default in-memory queue, a kill loses acknowledged messages.
+  const lines = [`global(${globals.join(' ')})`, 'main_queue(queue.type="Direct")'];
   for (const name of new Set(options.inputs.map((input) => INPUT_MODULES[input]))) {
     lines.push(`module(load="${name}")`);
   }

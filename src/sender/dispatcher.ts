@@ -1,0 +1,150 @@
+import type { EventQueue, QueueRecord } from '../buffer/queue.js';
+import type { Upstream } from '../pool/upstream.js';
+import type { UpstreamPool } from '../pool/upstream-pool.js';
+import { AckTracker } from './ack-tracker.js';
+
+export interface DispatcherCounters {
+  /** Records written to a connection, replays included. */
+  sent: number;
+  confirmed: number;
+  /** Records that came back from a failed connection and were queued again. */
+  replayed: number;
+}
+
+/**
+ * Moves records from the queue to upstream connections and back. Records that a failed
+ * connection hands back wait in `retry`, sorted by id, and always leave before unread records,
+ * so order holds and the backlog follows whichever upstream the strategy picks next.
+ */
+export class Dispatcher {
+  readonly counters: DispatcherCounters = { sent: 0, confirmed: 0, replayed: 0 };
+  private readonly tracker = new AckTracker();
+  private retry: QueueRecord[] = [];
+  private scheduled = false;
+  private pumping = false;
+  private stopped = false;
+  private lastTarget: Upstream | undefined;
+  private readonly onSwitch: (from: Upstream | undefined, to: Upstream) => void;
+
+  constructor(
+    private readonly queue: EventQueue,
+    private readonly pool: UpstreamPool,
+    private readonly batchRecords: number,
+    private readonly batchBytes: number,
+    hooks: { onSwitch: (from: Upstream | undefined, to: Upstream) => void },
+  ) {
+    this.onSwitch = hooks.onSwitch;
+    pool.on('confirm', (_upstream, records) => this.onConfirm(records));
+    pool.on('fail', (_upstream, records) => this.onFail(records));
+    pool.on('drain', () => this.schedule());
+    pool.on('status', () => this.schedule());
+  }
+
+  /** Records accepted and not yet confirmed: unread, waiting for a retry, or on a connection. */
+  get pending(): number {
+    return this.queue.stats().records;
+  }
+
+  /** True when no record waits to be written and every connection has handed its writes off (see `Connection.settled`). */
+  get settled(): boolean {
+    if (this.retry.length > 0 || this.queue.unread > 0) return false;
+    return this.pool.upstreams.every((upstream) => upstream.connection === undefined || upstream.connection.settled);
+  }
+
+  /** Records on connections, not yet confirmed. */
+  get inFlight(): number {
+    return this.tracker.pending - this.retry.length;
+  }
+
+  /** Runs `pump` once the current turn of the event loop ends, so that events sent together leave in one write. */
+  schedule(): void {
+    if (this.scheduled || this.stopped) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.pump();
+    });
+  }
+
+  /** Stops writing; records keep flowing back through confirm and fail. */
+  stop(): void {
+    this.stopped = true;
+  }
+
+  pump(): void {
+    if (this.pumping || this.stopped) return;
+    this.pumping = true;
+    try {
+      const strategy = this.pool.strategy;
+      const upstreams = this.pool.upstreams;
+      for (;;) {
+        const batch = this.take();
+        if (batch.length === 0) return;
+        const groups = new Map<Upstream, QueueRecord[]>();
+        let routed = 0;
+        for (; routed < batch.length; routed += 1) {
+          const record = batch[routed];
+          const upstream = strategy.select(upstreams, record) as Upstream | undefined;
+          if (upstream === undefined || !upstream.writable) break;
+          const group = groups.get(upstream);
+          if (group === undefined) groups.set(upstream, [record]);
+          else group.push(record);
+        }
+        if (routed < batch.length) this.putBack(routed === 0 ? batch : batch.slice(routed));
+        for (const [upstream, records] of groups) {
+          this.counters.sent += records.length;
+          if (strategy.exclusive && upstream !== this.lastTarget) {
+            const previous = this.lastTarget;
+            this.lastTarget = upstream;
+            this.onSwitch(previous, upstream);
+          }
+          upstream.write(records);
+        }
+        if (routed < batch.length) return;
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private take(): QueueRecord[] {
+    if (this.retry.length > 0) {
+      if (this.retry.length <= this.batchRecords) {
+        const all = this.retry;
+        this.retry = [];
+        return all;
+      }
+      return this.retry.splice(0, this.batchRecords);
+    }
+    const records = this.queue.read(this.batchRecords, this.batchBytes);
+    this.tracker.add(records);
+    return records;
+  }
+
+  private putBack(records: QueueRecord[]): void {
+    this.retry = mergeById(records, this.retry);
+  }
+
+  private onConfirm(records: QueueRecord[]): void {
+    this.counters.confirmed += records.length;
+    const ackId = this.tracker.confirm(records);
+    if (ackId >= 0) this.queue.ack(ackId);
+  }
+
+  private onFail(records: QueueRecord[]): void {
+    if (records.length > 0) {
+      this.counters.replayed += records.length;
+      this.putBack(records);
+    }
+    this.schedule();
+  }
+}
+
+/** Merges two lists sorted by id. */
+function mergeById(first: QueueRecord[], second: QueueRecord[]): QueueRecord[] {
+  if (second.length === 0) return first;
+  if (first.length === 0) return second;
+  if (first[first.length - 1].id < second[0].id) return first.concat(second);
+  if (second[second.length - 1].id < first[0].id) return second.concat(first);
+  return first.concat(second).sort((a, b) => a.id - b.id);
+}

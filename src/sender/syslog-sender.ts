@@ -1,0 +1,246 @@
+import { debuglog } from 'node:util';
+import { EventEmitter } from 'eventemitter3';
+import { MemoryQueue } from '../buffer/memory-queue.js';
+import type { DropReason, EventQueue } from '../buffer/queue.js';
+import { DeadlineError, SenderClosedError } from '../errors.js';
+import { MessageFormatter } from '../format/formatter.js';
+import type { SyslogEvent } from '../format/types.js';
+import type { Upstream, UpstreamStats, UpstreamStatusChange } from '../pool/upstream.js';
+import type { UpstreamPool } from '../pool/upstream-pool.js';
+import { Dispatcher } from './dispatcher.js';
+import { resolveSenderOptions, type ResolvedSenderOptions, type SyslogSenderOptions } from './options.js';
+
+const debug = debuglog('resilient-syslog');
+
+/** The largest value of RFC 5424's `sequenceId`; the counter wraps to 1 after it. */
+const MAX_SEQUENCE_ID = 2_147_483_647;
+
+/** How often `flush()` checks whether every write has left the process. */
+const FLUSH_POLL_MS = 5;
+
+export interface SwitchEvent {
+  /** Target that took traffic before, if any. */
+  from?: string;
+  to: string;
+}
+
+export interface DropEvent {
+  count: number;
+  reason: DropReason | 'closed';
+}
+
+export interface SyslogSenderEvents {
+  /** An upstream changed status (connecting, up, down with a reason, closed). */
+  status: (change: UpstreamStatusChange) => void;
+  /** With an exclusive strategy (failover): traffic moved to another upstream. */
+  switch: (event: SwitchEvent) => void;
+  /** Events were dropped by the full policy, a buffer write error or a send after close. */
+  drop: (event: DropEvent) => void;
+  /** The queue has room again after `send()` returned false. */
+  ready: () => void;
+  /** A problem the sender recovered from (buffer damage, write errors). Never thrown. */
+  warning: (error: Error) => void;
+}
+
+export interface SenderStats {
+  /** Events taken by `send()`. */
+  accepted: number;
+  /** Writes to a connection, replays included. */
+  sent: number;
+  /** Events confirmed by a collector (by the transport's rule) and removed from the queue. */
+  confirmed: number;
+  /** Events that came back from a failed connection and were sent again; each may arrive twice. */
+  replayed: number;
+  /** Events dropped, by reason. */
+  dropped: Record<DropReason | 'closed', number>;
+  /** Events accepted and not yet confirmed. */
+  pending: number;
+  /** Events written to a connection and not yet confirmed. */
+  inFlight: number;
+  /** Messages cut to `maxMessageBytes`, and datagrams cut to an upstream's size cap. */
+  truncated: number;
+  /** Structured-data parameters dropped because their names break RFC 5424. */
+  sdParamsDropped: number;
+  queue: ReturnType<EventQueue['stats']>;
+  upstreams: UpstreamStats[];
+}
+
+export interface CloseResult {
+  /** True when every accepted event was confirmed before the deadline. */
+  delivered: boolean;
+  /** Events left unconfirmed: kept by a DiskBuffer for the next start, lost with the memory queue. */
+  pending: number;
+}
+
+/**
+ * The facade an application holds: formats events, queues them, drives delivery through the
+ * pool and reports status. `send()` never blocks and never throws because of a collector.
+ */
+export class SyslogSender extends EventEmitter<SyslogSenderEvents> {
+  readonly pool: UpstreamPool;
+  private readonly queue: EventQueue;
+  private readonly formatter: MessageFormatter;
+  private readonly dispatcher: Dispatcher;
+  private readonly settings: ResolvedSenderOptions;
+  private readonly withSequenceId: boolean;
+  private readonly opened: Promise<void>;
+  private sequence = 0;
+  private accepted = 0;
+  private truncatedDatagrams = 0;
+  private readonly dropped: Record<DropReason | 'closed', number> = { full: 0, 'io-error': 0, oversize: 0, closed: 0 };
+  private closing: Promise<CloseResult> | undefined;
+  private blocked = false;
+
+  constructor(options: SyslogSenderOptions) {
+    super();
+    this.settings = resolveSenderOptions(options);
+    this.formatter = new MessageFormatter(options);
+    this.withSequenceId = options.sequenceId ?? false;
+    this.pool = options.pool;
+    this.queue =
+      options.buffer ??
+      new MemoryQueue({ maxRecords: options.maxQueueRecords, maxBytes: options.maxQueueBytes, whenFull: options.whenFull });
+
+    this.queue.on('drop', (count, reason) => {
+      this.dropped[reason] += count;
+      this.emit('drop', { count, reason });
+    });
+    this.queue.on('warning', (error) => this.emit('warning', error));
+    this.queue.on('space', () => {
+      if (this.blocked) {
+        this.blocked = false;
+        this.emit('ready');
+      }
+    });
+    this.pool.on('status', (change) => this.emit('status', change));
+    this.pool.on('truncate', () => {
+      this.truncatedDatagrams += 1;
+    });
+    this.dispatcher = new Dispatcher(this.queue, this.pool, this.settings.batchRecords, this.settings.batchBytes, {
+      onSwitch: (from, to) => this.reportSwitch(from, to),
+    });
+
+    this.opened = this.queue.open().then(
+      () => {
+        this.pool.start();
+        this.dispatcher.schedule();
+      },
+      (error: Error) => {
+        // A queue promises not to reject on damaged content; anything else is reported and the memory path goes on.
+        this.emit('warning', error);
+        this.pool.start();
+        this.dispatcher.schedule();
+      },
+    );
+  }
+
+  /** Resolves once the buffer is open and the pool started connecting. `send()` works before that. */
+  ready(): Promise<void> {
+    if (!this.queue.full) return this.opened;
+    return new Promise((resolve) => {
+      this.blocked = true;
+      this.once('ready', resolve);
+    });
+  }
+
+  /**
+   * Formats and queues one event. Returns false when the queue is full: with `block` the event
+   * was taken and the caller should `await sender.ready()` before sending more; with
+   * `drop-newest` it was dropped and counted. Throws `InvalidEventError` only for an event that
+   * cannot be formatted (see `sdNamePolicy`); never for a collector's state.
+   */
+  send(event: SyslogEvent | string): boolean {
+    if (this.closing) {
+      this.dropped.closed += 1;
+      this.emit('drop', { count: 1, reason: 'closed' });
+      this.emit('warning', new SenderClosedError());
+      return false;
+    }
+    const payload = this.withSequenceId
+      ? this.formatter.format(event, this.nextSequenceId())
+      : this.formatter.format(event);
+    const id = this.queue.push(payload, Buffer.byteLength(payload));
+    if (id < 0) return false;
+    this.accepted += 1;
+    this.dispatcher.schedule();
+    if (this.queue.full) {
+      this.blocked = true;
+      return false;
+    }
+    return true;
+  }
+
+  /** Events accepted and not yet confirmed. */
+  get pending(): number {
+    return this.dispatcher.pending;
+  }
+
+  /**
+   * Resolves when every event accepted so far has been written and has left the process (TCP and
+   * TLS: handed to the kernel; UDP: sent; RELP: acknowledged by the collector). Rejects with
+   * `DeadlineError` after `timeoutMs`, for example while every collector is down. `close()` waits
+   * for confirmation as well.
+   */
+  async flush(timeoutMs = this.settings.closeTimeoutMs): Promise<void> {
+    await this.opened;
+    const deadline = Date.now() + timeoutMs;
+    while (!this.dispatcher.settled) {
+      if (Date.now() >= deadline) throw new DeadlineError('flush()', timeoutMs, this.dispatcher.pending);
+      await new Promise((resolve) => setTimeout(resolve, FLUSH_POLL_MS));
+    }
+  }
+
+  /**
+   * Stops taking events, delivers what it can within `timeoutMs`, ends every connection cleanly
+   * and closes the buffer. A DiskBuffer keeps what was not confirmed for the next start. Never
+   * rejects because a collector is down.
+   */
+  close(timeoutMs = this.settings.closeTimeoutMs): Promise<CloseResult> {
+    this.closing ??= this.closeOnce(timeoutMs);
+    return this.closing;
+  }
+
+  stats(): SenderStats {
+    const counters = this.dispatcher.counters;
+    return {
+      accepted: this.accepted,
+      sent: counters.sent,
+      confirmed: counters.confirmed,
+      replayed: counters.replayed,
+      dropped: { ...this.dropped },
+      pending: this.dispatcher.pending,
+      inFlight: this.dispatcher.inFlight,
+      truncated: this.formatter.counters.truncated + this.truncatedDatagrams,
+      sdParamsDropped: this.formatter.counters.sdParamsDropped,
+      queue: this.queue.stats(),
+      upstreams: this.pool.stats(),
+    };
+  }
+
+  private async closeOnce(timeoutMs: number): Promise<CloseResult> {
+    const deadline = Date.now() + timeoutMs;
+    debug('closing: %d events pending', this.dispatcher.pending);
+    try {
+      await this.flush(timeoutMs);
+    } catch (error) {
+      debug('close: %s', (error as Error).message);
+    }
+    this.dispatcher.stop();
+    // Ending connections cleanly confirms what each collector read; nothing is replayed.
+    await this.pool.close(Math.max(100, deadline - Date.now()));
+    const pending = this.dispatcher.pending;
+    await this.queue.close();
+    debug('closed: %d events not confirmed', pending);
+    return { delivered: pending === 0, pending };
+  }
+
+  private nextSequenceId(): number {
+    this.sequence = this.sequence >= MAX_SEQUENCE_ID ? 1 : this.sequence + 1;
+    return this.sequence;
+  }
+
+  private reportSwitch(from: Upstream | undefined, to: Upstream): void {
+    debug('traffic moves %s-> %s', from ? `${from.target} ` : '', to.target);
+    this.emit('switch', { ...(from ? { from: from.target } : {}), to: to.target });
+  }
+}

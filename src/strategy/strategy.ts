@@ -1,0 +1,36 @@
+import type { QueueRecord } from '../buffer/queue.js';
+
+/** Status of one upstream: `connecting` (first attempt), `up`, `down` (with a reason) or `closed`. */
+export type UpstreamStatus = 'connecting' | 'up' | 'down' | 'closed';
+
+/** What a strategy may read about an upstream. */
+export interface UpstreamView {
+  /** Position in the list the pool was given; lower is higher priority. */
+  readonly index: number;
+  /** `protocol://host:port`. */
+  readonly target: string;
+  readonly weight: number;
+  readonly backup: boolean;
+  readonly status: UpstreamStatus;
+  /** Times this upstream went down since the pool started. */
+  readonly failures: number;
+  /** Consecutive probes passed since it last came up; 0 while it is not up. */
+  readonly probesPassed: number;
+  /** Records written to it and not yet confirmed. */
+  readonly pending: number;
+}
+
+/**
+ * Chooses the upstream for each record. The pool owns connections and health; a strategy only
+ * answers "which upstream next". `select` returns undefined to make the record wait (for example
+ * while the preferred upstream is busy), and the sender asks again when something changes.
+ */
+export interface Strategy {
+  readonly name: string;
+  /**
+   * True when all traffic goes to one upstream at a time (failover). The sender then reports
+   * each change of that upstream as a `switch` event.
+   */
+  readonly exclusive?: boolean;
+  select(upstreams: readonly UpstreamView[], record: QueueRecord): UpstreamView | undefined;
+}

@@ -1,0 +1,299 @@
+import net from 'node:net';
+import tls from 'node:tls';
+import { readFileSync } from 'node:fs';
+import { EventEmitter } from 'eventemitter3';
+import type { QueueRecord } from '../buffer/queue.js';
+import { ConnectionClosedError, ConnectTimeoutError, WriteStalledError } from '../errors.js';
+import { frameLf } from '../format/framing.js';
+import type { Connection, ConnectionEvents } from './connection.js';
+import type { ConnectFunction, ConnectOptions } from './options.js';
+
+/** How long a FIN from the collector waits for a following RST before the window counts as read. */
+const FIN_GRACE_MS = 200;
+
+/** TLS options that name files; they are read again on every connect so a rotated CA or key is picked up. */
+export interface TlsFileOptions {
+  caFile?: string;
+  certFile?: string;
+  keyFile?: string;
+}
+
+/** Records written in one `write()` call, confirmed or failed together. */
+interface WrittenBatch {
+  records: readonly QueueRecord[];
+  bytes: number;
+  /** When the bytes reached the kernel (the write callback ran); 0 while still in user space. */
+  flushedAt: number;
+}
+
+/**
+ * A TCP or TLS connection to a collector. Plain TCP gives no acknowledgement, so a written batch
+ * stays in a replay window until the connection stayed healthy for `replayWindowMs` after the
+ * batch reached the kernel; a FIN, RST, write error or stall fails everything in the window.
+ */
+export class StreamConnection extends EventEmitter<ConnectionEvents> implements Connection {
+  readonly target: string;
+  private readonly socket: net.Socket;
+  private readonly options: ConnectOptions;
+  private readonly octetCounting: boolean;
+  private readonly window: WrittenBatch[] = [];
+  private windowHead = 0;
+  private windowRecords = 0;
+  private windowBytes = 0;
+  private lastProgressAt = Date.now();
+  private readonly timer: NodeJS.Timeout;
+  private ending = false;
+  private dead = false;
+  private needDrain = false;
+
+  constructor(socket: net.Socket, options: ConnectOptions) {
+    super();
+    this.socket = socket;
+    this.options = options;
+    this.target = options.target;
+    this.octetCounting = options.protocol === 'tls' || options.framing === 'octet-counting';
+
+    // Collectors send nothing, but reading is what makes a FIN or RST visible at once.
+    socket.on('data', () => {});
+    socket.on('end', () => this.onPeerEnd());
+    socket.on('error', (error) => this.fail(new ConnectionClosedError(this.target, error.message, { cause: error })));
+    socket.on('close', (hadError) => {
+      if (this.ending && !hadError) return; // end() or the FIN grace period decides.
+      this.fail(new ConnectionClosedError(this.target, 'socket closed'));
+    });
+    socket.on('drain', () => this.onDrain());
+    socket.resume();
+
+    const tick = Math.max(10, Math.min(1000, Math.floor(Math.min(options.replayWindowMs, options.stallTimeoutMs) / 4)));
+    this.timer = setInterval(() => this.onTick(), tick);
+    this.timer.unref();
+  }
+
+  get writable(): boolean {
+    return !this.dead && !this.ending && this.socket.writableLength < this.options.highWaterMarkBytes;
+  }
+
+  get unconfirmed(): number {
+    return this.windowRecords;
+  }
+
+  get closed(): boolean {
+    return this.dead;
+  }
+
+  get settled(): boolean {
+    return this.dead || this.socket.writableLength === 0;
+  }
+
+  write(records: readonly QueueRecord[]): void {
+    if (records.length === 0) return;
+    if (this.dead || this.ending) {
+      // The caller raced a failure: hand the records straight back.
+      this.emit('fail', records.slice(), new ConnectionClosedError(this.target, 'write after the connection ended'));
+      return;
+    }
+    let data = '';
+    let bytes = 0;
+    if (this.octetCounting) {
+      for (const record of records) {
+        data += `${record.bytes} ${record.payload}`;
+        bytes += record.bytes;
+      }
+    } else {
+      for (const record of records) {
+        data += frameLf(record.payload, this.options.newlineEscape);
+        bytes += record.bytes;
+      }
+    }
+    const batch: WrittenBatch = { records, bytes, flushedAt: 0 };
+    this.window.push(batch);
+    this.windowRecords += records.length;
+    this.windowBytes += bytes;
+    if (this.socket.writableLength === 0) this.lastProgressAt = Date.now();
+    const accepted = this.socket.write(data, (error) => {
+      if (error) return;
+      batch.flushedAt = this.lastProgressAt = Date.now();
+      this.trimWindow();
+    });
+    if (!accepted) this.needDrain = true;
+  }
+
+  async end(timeoutMs: number): Promise<void> {
+    if (this.dead || this.ending) return;
+    this.ending = true;
+    await new Promise<void>((resolve) => {
+      const timeout = setTimeout(() => {
+        this.fail(new ConnectionClosedError(this.target, `the collector did not close within ${timeoutMs} ms`));
+        resolve();
+      }, timeoutMs);
+      timeout.unref();
+      // The collector answers our FIN with its own only after it has read everything before it.
+      this.socket.once('end', () => {
+        clearTimeout(timeout);
+        this.confirmAll();
+        this.shutdown();
+        resolve();
+      });
+      this.once('fail', () => {
+        clearTimeout(timeout);
+        resolve();
+      });
+      this.socket.end();
+    });
+  }
+
+  destroy(error?: Error): void {
+    this.fail(error ?? new ConnectionClosedError(this.target, 'destroyed by the sender'));
+  }
+
+  /**
+   * The collector sent FIN. A collector that closes with unread data answers with RST instead, and
+   * data still in flight when it closed draws an RST too, so a FIN with no RST within
+   * `FIN_GRACE_MS` means it read everything: the window is confirmed and nothing is replayed.
+   */
+  private onPeerEnd(): void {
+    if (this.ending || this.dead) return; // end() handles the answer to our own FIN.
+    this.ending = true;
+    const grace = setTimeout(() => {
+      if (this.dead) return;
+      this.confirmAll();
+      this.fail(new ConnectionClosedError(this.target, 'the collector closed the connection'));
+    }, FIN_GRACE_MS);
+    grace.unref();
+  }
+
+  private onDrain(): void {
+    this.lastProgressAt = Date.now();
+    if (this.needDrain && !this.dead && !this.ending) {
+      this.needDrain = false;
+      this.emit('drain');
+    }
+  }
+
+  private onTick(): void {
+    if (this.dead) return;
+    const pending = this.socket.writableLength;
+    if (pending > 0 && Date.now() - this.lastProgressAt > this.options.stallTimeoutMs) {
+      this.fail(new WriteStalledError(this.target, this.options.stallTimeoutMs, pending));
+      return;
+    }
+    this.trimWindow();
+  }
+
+  /** Confirms flushed batches that aged past the window, and the oldest flushed ones while the window is over its bounds. */
+  private trimWindow(): void {
+    const now = Date.now();
+    const confirmed: QueueRecord[][] = [];
+    while (this.windowHead < this.window.length) {
+      const batch = this.window[this.windowHead];
+      if (batch.flushedAt === 0) break;
+      const aged = now - batch.flushedAt >= this.options.replayWindowMs;
+      const overflow =
+        this.windowRecords - batch.records.length >= this.options.replayWindowMaxRecords ||
+        this.windowBytes - batch.bytes >= this.options.replayWindowMaxBytes;
+      if (!aged && !overflow) break;
+      confirmed.push(batch.records as QueueRecord[]);
+      this.windowRecords -= batch.records.length;
+      this.windowBytes -= batch.bytes;
+      this.windowHead += 1;
+    }
+    this.compactWindow();
+    if (confirmed.length > 0) this.emit('confirm', confirmed.length === 1 ? confirmed[0] : confirmed.flat());
+  }
+
+  private confirmAll(): void {
+    const records = this.takeWindow();
+    if (records.length > 0) this.emit('confirm', records);
+  }
+
+  private takeWindow(): QueueRecord[] {
+    const records: QueueRecord[] = [];
+    for (let index = this.windowHead; index < this.window.length; index += 1) {
+      for (const record of this.window[index].records) records.push(record);
+    }
+    this.window.length = 0;
+    this.windowHead = 0;
+    this.windowRecords = 0;
+    this.windowBytes = 0;
+    return records;
+  }
+
+  private compactWindow(): void {
+    if (this.windowHead > 64 && this.windowHead * 2 > this.window.length) {
+      this.window.splice(0, this.windowHead);
+      this.windowHead = 0;
+    }
+  }
+
+  private fail(error: Error): void {
+    if (this.dead) return;
+    const records = this.takeWindow();
+    this.shutdown();
+    this.emit('fail', records, error);
+  }
+
+  private shutdown(): void {
+    this.dead = true;
+    clearInterval(this.timer);
+    this.socket.destroy();
+  }
+}
+
+/** Opens a plain TCP connection; the host name is resolved on every call. */
+export const connectTcp: ConnectFunction = (options) =>
+  openStream(options, () =>
+    net.connect({
+      host: options.host,
+      port: options.port,
+      keepAlive: true,
+      keepAliveInitialDelay: options.keepAliveMs,
+      noDelay: true,
+      // Keeps the socket open after the collector's FIN, so an RST that follows it is still seen.
+      allowHalfOpen: true,
+    }),
+  'connect');
+
+/** Opens a TLS connection, verified against this collector's own name (or `tls.servername`). */
+export const connectTls: ConnectFunction = (options) =>
+  openStream(options, () => {
+    const { caFile, certFile, keyFile, ...tlsOptions } = (options.tls ?? {}) as tls.ConnectionOptions & TlsFileOptions;
+    const servername = tlsOptions.servername ?? (net.isIP(options.host) === 0 ? options.host : undefined);
+    return tls.connect({
+      ...tlsOptions,
+      ...(caFile ? { ca: readFileSync(caFile) } : {}),
+      ...(certFile ? { cert: readFileSync(certFile) } : {}),
+      ...(keyFile ? { key: readFileSync(keyFile) } : {}),
+      host: options.host,
+      port: options.port,
+      servername,
+      rejectUnauthorized: tlsOptions.rejectUnauthorized ?? true,
+    });
+  }, 'secureConnect');
+
+function openStream(options: ConnectOptions, create: () => net.Socket, readyEvent: 'connect' | 'secureConnect'): Promise<Connection> {
+  return new Promise((resolve, reject) => {
+    let socket: net.Socket;
+    try {
+      socket = create();
+    } catch (error) {
+      reject(error);
+      return;
+    }
+    const timeout = setTimeout(() => {
+      socket.destroy();
+      reject(new ConnectTimeoutError(options.target, options.connectTimeoutMs));
+    }, options.connectTimeoutMs);
+    const onError = (error: Error) => {
+      clearTimeout(timeout);
+      socket.destroy();
+      reject(error);
+    };
+    socket.once('error', onError);
+    socket.once(readyEvent, () => {
+      clearTimeout(timeout);
+      socket.removeListener('error', onError);
+      socket.setKeepAlive(true, options.keepAliveMs);
+      resolve(new StreamConnection(socket, options));
+    });
+  });
+}
