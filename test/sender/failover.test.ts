@@ -81,14 +81,20 @@ test('Failover - frozen primary is detected by stall timeout', async () => {
     { stallTimeoutMs: 300, highWaterMarkBytes: 64 * 1024, replayWindowMaxRecords: 1_000_000, replayWindowMaxBytes: 1024 ** 3 },
     { maxQueueRecords: 1_000_000, maxQueueBytes: 1024 ** 3 },
   );
+  const downReasons: string[] = [];
+  sender.on('status', (change) => {
+    if (change.index === 0 && change.to === 'down') downReasons.push(change.reason ?? '');
+  });
   try {
     await waitUntil(() => sender.stats().upstreams[0].status === 'up', 'the primary is up');
     primary.pause();
     const payload = 'x'.repeat(1000);
     const total = 20_000;
     for (let n = 1; n <= total; n += 1) sender.send(`${payload} ${n}`);
-    await waitUntil(() => sender.stats().upstreams[0].status === 'down', 'the stalled primary is marked down', 20_000);
-    assert.match(sender.stats().upstreams[0].reason ?? '', /accepted no data/);
+    // A frozen process still completes TCP handshakes from the listen backlog, so the primary may
+    // come back up and stall again; what matters is that the stall was seen and nothing was lost.
+    await waitUntil(() => downReasons.length > 0, 'the stalled primary is marked down', 20_000);
+    assert.match(downReasons[0], /accepted no data for 300 ms/);
     await sender.flush(20_000);
     primary.resume();
     await delay(200);
