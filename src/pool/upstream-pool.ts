@@ -5,6 +5,7 @@ import { FailoverStrategy } from '../strategy/failover.js';
 import type { Strategy } from '../strategy/strategy.js';
 import { connectTcp, connectTls } from '../transport/stream.js';
 import { connectUdp } from '../transport/udp.js';
+import { connectRelp } from '../transport/relp.js';
 import type { ConnectFunction, ConnectOptions, Framing, Protocol } from '../transport/options.js';
 import { Upstream, type ReconnectOptions, type UpstreamStats, type UpstreamStatusChange } from './upstream.js';
 import { parseUpstream, type UpstreamOptions } from './upstream-config.js';
@@ -99,7 +100,7 @@ export class UpstreamPool extends EventEmitter<UpstreamPoolEvents> {
       udp: connectUdp,
       tcp: connectTcp,
       tls: connectTls,
-      relp: relpNotLoaded,
+      relp: connectRelp,
       ...options.connectors,
     };
 
@@ -155,12 +156,6 @@ export class UpstreamPool extends EventEmitter<UpstreamPoolEvents> {
     await Promise.all(this.upstreams.map((upstream) => upstream.close(timeoutMs)));
   }
 }
-
-const relpNotLoaded: ConnectFunction = async (options) => {
-  const modulePath = '../transport/relp.js';
-  const { connectRelp } = (await import(modulePath)) as { connectRelp: ConnectFunction };
-  return connectRelp(options);
-};
 
 function positive(name: string, value: number): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
