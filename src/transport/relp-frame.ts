@@ -39,7 +39,7 @@ const SP = 0x20;
 const LF_BUFFER = Buffer.from([LF]);
 const EMPTY = Buffer.alloc(0);
 
-/** What one `RelpFrameParser.push` call produced. */
+/** Result of one `RelpFrameParser.push` call. */
 export interface ParseResult {
   /** Every frame completed by the chunk, in order, up to the first invalid byte. */
   frames: RelpFrame[];
@@ -163,7 +163,7 @@ export interface RelpResponse {
   status: number;
   /** The human-readable text after the status, such as `OK`. */
   text: string;
-  /** What follows the first LF: the server's offers in the response to `open`. */
+  /** Text after the first LF: the server's offers in the response to `open`. */
   body: string;
 }
 

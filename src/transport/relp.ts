@@ -9,19 +9,19 @@ import type { ConnectFunction, ConnectOptions } from './options.js';
 import { encodeFrame, nextTxnr, parseOffers, parseResponse, RelpFrameParser, type RelpFrame } from './relp-frame.js';
 
 /**
- * Offers sent with `open`. librelp 1.11 (rsyslog's imrelp) answers `relp_version=0`: version 0 is
+ * Offers sent with `open`. librelp 1.11 (rsyslog's imrelp) responds with `relp_version=0`: version 0 is
  * what every librelp release speaks, although the specification calls it experimental.
  */
 const OPEN_OFFERS = 'relp_version=0\nrelp_software=resilient-syslog\ncommands=syslog';
 
-/** Data of a response longer than this is a protocol error; librelp answers `syslog` with 6 bytes and `open` with about 100. */
+/** Maximum data of a response. librelp responds to `syslog` with 6 bytes and to `open` with about 100. */
 const MAX_RESPONSE_BYTES = 64 * 1024;
 
 /** One `syslog` command written and not yet confirmed. */
 interface Transaction {
   txnr: number;
   record: QueueRecord;
-  /** The server answered `rsp 200`, but an older transaction is still unanswered. */
+  /** The server sent `rsp 200`, but an older transaction has no response yet. */
   acknowledged: boolean;
 }
 
@@ -34,10 +34,10 @@ interface TlsFileOptions {
 
 /**
  * A RELP session with one collector. Each record travels as one `syslog` command and is
- * confirmed when the collector answers `rsp 200` for its transaction number, so nothing written
+ * confirmed when the collector sends `rsp 200` for its transaction number, so nothing written
  * is lost: a record is either confirmed or reported through `fail`.
  *
- * At most `relpWindowSize` commands are unanswered at a time. Records written beyond the window
+ * At most `relpWindowSize` commands wait for a response at a time. Records written beyond the window
  * wait in a backlog on this connection and are sent as responses arrive.
  */
 export class RelpConnection extends EventEmitter<ConnectionEvents> implements Connection {
@@ -235,7 +235,7 @@ export class RelpConnection extends EventEmitter<ConnectionEvents> implements Co
   private handleFrame(frame: RelpFrame, confirmed: QueueRecord[]): Error | undefined {
     if (frame.txnr === 0) {
       if (frame.command === 'serverclose') {
-        if (this.closeTxnr !== 0) return undefined; // librelp sends it after answering our own close.
+        if (this.closeTxnr !== 0) return undefined; // librelp sends it after its rsp to our own close.
         return new ConnectionClosedError(this.target, 'the collector sent serverclose');
       }
       return undefined; // Other hints carry nothing that a client must act on.
@@ -255,7 +255,7 @@ export class RelpConnection extends EventEmitter<ConnectionEvents> implements Co
     }
     const transaction = this.findTransaction(frame.txnr);
     if (transaction === undefined) {
-      return new RelpProtocolError(`Collector ${this.target} answered transaction ${frame.txnr}, which is not outstanding`);
+      return new RelpProtocolError(`Collector ${this.target} sent rsp for transaction ${frame.txnr}, which is not outstanding`);
     }
     if (response.status !== 200) {
       return new RelpProtocolError(
@@ -291,7 +291,7 @@ export class RelpConnection extends EventEmitter<ConnectionEvents> implements Co
   }
 
   private handleCloseResponse(frame: RelpFrame): Error | undefined {
-    // librelp answers close with an empty rsp (DATALEN 0), so only a present non-200 status is an error.
+    // librelp responds to close with an empty rsp (DATALEN 0), so only a present non-200 status is an error.
     if (frame.data.length > 0) {
       let response;
       try {
@@ -307,7 +307,7 @@ export class RelpConnection extends EventEmitter<ConnectionEvents> implements Co
     return undefined;
   }
 
-  /** Finds the transaction `txnr`; servers answer in order, so the oldest outstanding one matches first. */
+  /** Finds the transaction `txnr`. Servers respond in order, so the oldest outstanding one matches first. */
   private findTransaction(txnr: number): Transaction | undefined {
     for (let index = this.inflightHead; index < this.inflight.length; index += 1) {
       const transaction = this.inflight[index];
@@ -366,11 +366,11 @@ export class RelpConnection extends EventEmitter<ConnectionEvents> implements Co
     this.socket.write(encodeFrame(this.closeTxnr, 'close'));
   }
 
-  /** Ends the session after the collector answered `close`; every record is confirmed by now. */
+  /** Ends the session after the collector's rsp to `close`; every record is confirmed by now. */
   private finishEnd(): void {
     this.shutdown();
     this.socket.end();
-    // The collector closes its side after answering; destroy the socket if it does not.
+    // The collector closes its side after its rsp; destroy the socket if it does not.
     setTimeout(() => this.socket.destroy(), 1000).unref();
   }
 

@@ -1,6 +1,6 @@
 /**
  * A scriptable RELP server on a loopback port for tests that need a collector to misbehave:
- * answer late, out of order, with an error status, or not at all.
+ * respond late, out of order, with an error status, or not at all.
  */
 import net from 'node:net';
 import tls from 'node:tls';
@@ -9,14 +9,14 @@ import { encodeFrame, RelpFrameParser, type RelpFrame } from '../../src/transpor
 
 export interface FakeRelpServerOptions {
   /**
-   * Data of the `rsp` to `open`, or `null` to never answer it. Default: `200 OK` with the
+   * Data of the `rsp` to `open`, or `null` to never respond to it. Default: `200 OK` with the
    * offers librelp 1.11 sends.
    */
   openResponse?: string | null;
-  /** Answer every `syslog` command with `200 OK` as soon as it arrives. Default false. */
+  /** Respond to every `syslog` command with `200 OK` as soon as it arrives. Default false. */
   autoAcknowledge?: boolean;
-  /** Answer `close` as librelp does: an empty `rsp`, then `serverclose`, then FIN. Default true. */
-  answerClose?: boolean;
+  /** Respond to `close` as librelp does: an empty `rsp`, then `serverclose`, then FIN. Default true. */
+  respondToClose?: boolean;
   /** Serve TLS with these options instead of plain TCP. */
   tls?: tls.TlsOptions;
 }
@@ -81,7 +81,7 @@ export class FakeRelpSession {
         this.respond(frame.txnr, this.options.openResponse ?? LIBRELP_OPEN_RESPONSE);
       } else if (frame.command === 'syslog' && this.options.autoAcknowledge) {
         this.respond(frame.txnr);
-      } else if (frame.command === 'close' && this.options.answerClose !== false) {
+      } else if (frame.command === 'close' && this.options.respondToClose !== false) {
         this.respond(frame.txnr, '');
         this.socket.end(encodeFrame(0, 'serverclose'));
       }

@@ -195,13 +195,13 @@ test('RsyslogCollector - stores nothing while paused', { timeout: 30_000 }, asyn
   const collector = await RsyslogCollector.start({ inputs: ['tcp'] });
   t.after(() => collector.dispose());
 
-  collector.pause();
+  await collector.pause();
   // The kernel still completes the handshake and buffers the bytes for the frozen process.
   await sendTcp(collector.ports.tcp!, octetCounted(sampleMessage('P1', 'while paused')));
   await sleep(300);
   assert.equal((await collector.received()).length, 0);
 
-  collector.resume();
+  await collector.resume();
   const [received] = await collector.waitFor(1);
   assert.equal(received.msgId, 'P1');
 });
@@ -212,7 +212,7 @@ test('RsyslogCollector - dispose stops rsyslogd and removes its directory', { ti
   const pid = collector.pid;
   assert.ok(existsSync(collector.directory));
 
-  collector.pause();
+  await collector.pause();
   await collector.dispose();
   assert.equal(collector.running, false);
   assert.equal(existsSync(collector.directory), false);

@@ -7,11 +7,11 @@
  *
  * rsyslogd runs in the foreground (`-n`) as a child of the test process, so the harness reaps it
  * and receives its exit status. A daemon that forks is reparented, and where the init process does not reap
- * children it stays a zombie that still answers `kill(pid, 0)`.
+ * children it stays a zombie that still passes `kill(pid, 0)`.
  */
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { accessSync, constants as fsConstants, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, isIP } from 'node:net';
 import { createSocket } from 'node:dgram';
 import { tmpdir } from 'node:os';
@@ -306,7 +306,11 @@ export class RsyslogCollector {
     const child = this.child;
     if (child === undefined) return;
     child.kill('SIGTERM');
-    this.resume();
+    if (this.paused) {
+      // A stopped process keeps SIGTERM pending until it runs again.
+      child.kill('SIGCONT');
+      this.paused = false;
+    }
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), 10_000)));
     const exitedInTime = await Promise.race([this.exited.then(() => true), timedOut]);
@@ -322,18 +326,26 @@ export class RsyslogCollector {
     await this.exited;
   }
 
-  /** Freezes rsyslogd with SIGSTOP: its sockets stay open and nothing is read from them. */
-  pause(): void {
-    if (this.child === undefined || this.paused) return;
-    this.child.kill('SIGSTOP');
+  /**
+   * Freezes rsyslogd with SIGSTOP: its sockets stay open and nothing is read from them. Resolves
+   * once the kernel reports every thread stopped, because a thread busy in a system call can
+   * still finish its work after the signal was sent.
+   */
+  async pause(): Promise<void> {
+    const child = this.child;
+    if (child === undefined || this.paused) return;
+    child.kill('SIGSTOP');
     this.paused = true;
+    await waitForThreadStates(child.pid!, (state) => state === 'T', 'stopped');
   }
 
-  /** Lets a paused rsyslogd run again with SIGCONT. */
-  resume(): void {
-    if (this.child === undefined || !this.paused) return;
-    this.child.kill('SIGCONT');
+  /** Lets a paused rsyslogd run again with SIGCONT and resolves once no thread is stopped. */
+  async resume(): Promise<void> {
+    const child = this.child;
+    if (child === undefined || !this.paused) return;
+    child.kill('SIGCONT');
     this.paused = false;
+    await waitForThreadStates(child.pid!, (state) => state !== 'T', 'running');
   }
 
   /** Stops rsyslogd if it runs and starts it again on the same ports; it appends to the same output file. */
@@ -461,7 +473,7 @@ function buildConfig(directory: string, outputFile: string, options: CollectorOp
     );
   }
 
-  // A direct main queue makes each input write through omfile before it answers: imrelp then
+  // A direct main queue makes each input write through omfile before it responds: imrelp then
   // sends rsp 200 only for a message already in the output file, so a SIGKILL loses nothing
   // acknowledged. With rsyslog's default in-memory queue, a kill loses acknowledged messages.
   const lines = [`global(${globals.join(' ')})`, 'main_queue(queue.type="Direct")'];
@@ -513,6 +525,31 @@ function isListening(protocol: 'tcp' | 'udp', port: number): boolean {
     const fields = line.trim().split(/\s+/);
     return fields[1] === wantedAddress && fields[3] === wantedState;
   });
+}
+
+/**
+ * Polls the state letter of every thread of `pid` in /proc until `matches` holds for all of them.
+ * Returns at once when the process is gone, and with a process warning after 2 s.
+ */
+async function waitForThreadStates(pid: number, matches: (state: string) => boolean, description: string): Promise<void> {
+  const deadline = Date.now() + 2000;
+  while (Date.now() < deadline) {
+    let states: string[];
+    try {
+      const threads = await readdir(`/proc/${pid}/task`);
+      states = await Promise.all(threads.map(async (thread) => threadState(await readFile(`/proc/${pid}/task/${thread}/stat`, 'utf8'))));
+    } catch {
+      return;
+    }
+    if (states.every(matches)) return;
+    await sleep(5);
+  }
+  process.emitWarning(`rsyslogd ${pid} did not report every thread ${description} within 2000 ms`);
+}
+
+/** Returns the state letter of a /proc stat line; it follows the command name, which is in parentheses. */
+function threadState(stat: string): string {
+  return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
 }
 
 function run(command: string, args: string[], cwd: string): Promise<void> {
