@@ -19,12 +19,16 @@ import { delimiter, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TestContext } from 'node:test';
 
-export type CollectorInput = 'tcp' | 'udp' | 'tls' | 'relp';
+export type CollectorInput = 'tcp' | 'udp' | 'tls' | 'relp' | 'relp-tls';
 
 export interface CollectorOptions {
-  /** Inputs to open, each on its own free loopback port. `tls` is imtcp with the gtls driver. */
+  /**
+   * Inputs to open, each on its own free loopback port. `tls` is imtcp with the gtls driver and
+   * no client authentication. `relp-tls` is imrelp with `tls="on"` and `tls.authmode="certvalid"`,
+   * so the client must present a certificate signed by `tls.caFile`.
+   */
   inputs: CollectorInput[];
-  /** Server certificate for the `tls` input, for example from `makeTestCertificates`. */
+  /** Server certificate for the `tls` and `relp-tls` inputs, for example from `makeTestCertificates`. */
   tls?: { caFile: string; certFile: string; keyFile: string };
   /** rsyslog `global(maxMessageSize)`, such as `"256k"`; rsyslog's default is 8k. */
   maxMessageSize?: string;
@@ -52,6 +56,7 @@ const INPUT_MODULES: Record<CollectorInput, string> = {
   tls: 'imtcp',
   udp: 'imudp',
   relp: 'imrelp',
+  'relp-tls': 'imrelp',
 };
 
 const SEARCH_DIRECTORIES = ['/usr/sbin', '/sbin', '/usr/local/sbin'];
@@ -98,7 +103,9 @@ function checkInputModules(rsyslogd: string, inputs: readonly CollectorInput[]):
   const ports: CollectorPorts = {};
   wanted.forEach((input, index) => (ports[input] = 1 + index));
   const configFile = join(directory, 'check.conf');
-  writeFileSync(configFile, buildConfig(directory, '/dev/null', { inputs: wanted }, ports));
+  // The config check reads no certificate, so placeholder paths stand in for them.
+  const tls = { caFile: '/dev/null', certFile: '/dev/null', keyFile: '/dev/null' };
+  writeFileSync(configFile, buildConfig(directory, '/dev/null', { inputs: wanted, tls }, ports));
   const result = spawnSync(rsyslogd, ['-N1', '-f', configFile], { encoding: 'utf8', timeout: 10_000 });
   rmSync(directory, { recursive: true, force: true });
 
@@ -197,7 +204,7 @@ class OutputTail {
   }
 }
 
-type CollectorPorts = { tcp?: number; udp?: number; tls?: number; relp?: number };
+type CollectorPorts = Partial<Record<CollectorInput, number>>;
 
 /** One private rsyslogd that stores what it receives as JSON lines. */
 export class RsyslogCollector {
@@ -442,8 +449,10 @@ function validateOptions(options: CollectorOptions): void {
   if (new Set(options.inputs).size !== options.inputs.length) {
     throw new Error(`CollectorOptions.inputs lists an input twice: ${options.inputs.join(', ')}`);
   }
-  if (options.inputs.includes('tls') && options.tls === undefined) {
-    throw new Error('The tls input requires CollectorOptions.tls with caFile, certFile and keyFile');
+  for (const input of ['tls', 'relp-tls'] as const) {
+    if (options.inputs.includes(input) && options.tls === undefined) {
+      throw new Error(`The ${input} input requires CollectorOptions.tls with caFile, certFile and keyFile`);
+    }
   }
   if (options.maxMessageSize !== undefined && !/^\d+[kKmMgG]?$/.test(options.maxMessageSize)) {
     throw new Error(`Invalid maxMessageSize ${JSON.stringify(options.maxMessageSize)}: expected a size such as "256k"`);
@@ -499,6 +508,12 @@ function buildConfig(directory: string, outputFile: string, options: CollectorOp
   }
   if (ports.udp !== undefined) lines.push(`input(type="imudp" port="${ports.udp}" ${address})`);
   if (ports.relp !== undefined) lines.push(`input(type="imrelp" port="${ports.relp}" ${address})`);
+  if (ports['relp-tls'] !== undefined && options.tls !== undefined) {
+    lines.push(
+      `input(type="imrelp" port="${ports['relp-tls']}" ${address} tls="on" tls.authmode="certvalid" ` +
+        `tls.cacert="${options.tls.caFile}" tls.mycert="${options.tls.certFile}" tls.myprivkey="${options.tls.keyFile}")`,
+    );
+  }
   return lines.join('\n') + '\n';
 }
 

@@ -242,6 +242,33 @@ test('connectRelp - stall timeout fails a paused imrelp', { timeout: 30_000 }, a
   assert.deepEqual(observed.confirmed, []);
 });
 
+test('connectRelp - delivers over TLS to imrelp', { timeout: 30_000 }, async (t) => {
+  if (!requireRsyslog(t, ['relp-tls'])) return;
+  const directory = await mkdtemp(join(tmpdir(), 'resilient-syslog-relp-tls-'));
+  t.after(() => rm(directory, { recursive: true, force: true }));
+  const certificates = await makeTestCertificates(directory);
+  const collector = await RsyslogCollector.start({ inputs: ['relp-tls'], tls: certificates });
+  t.after(() => collector.dispose());
+  const port = collector.ports['relp-tls']!;
+
+  // imrelp with tls.authmode="certvalid" requires a client certificate from the same CA; the
+  // test server certificate also allows clientAuth.
+  const clientTls = { ca: certificates.ca, certFile: certificates.certFile, keyFile: certificates.keyFile };
+  const connection = await connectRelp(relpOptions(port, { tls: clientTls as ConnectOptions['tls'] }));
+  const observed = observe(connection);
+  const records = [makeRecord(1, '<14>1 - host1 app - M1 - über TLS'), ...makeRecords(9, 2)];
+  connection.write(records);
+  await waitUntil(() => observed.confirmed.length === records.length || observed.failures.length > 0, 10_000, 'all confirmed');
+  await connection.end(5000);
+  assert.deepEqual(observed.failures, []);
+  assert.deepEqual(ids(observed.confirmed), ids(records));
+
+  const received = await collector.waitFor(records.length);
+  assert.deepEqual(received.map((message) => message.rawmsg), records.map((record) => record.payload));
+
+  await assert.rejects(connectRelp(relpOptions(port, { tls: { ca: certificates.ca } })), 'no client certificate');
+});
+
 test('RelpConnection - window limits unacknowledged transactions', async (t) => {
   const server = await startFake(t);
   const { connection, session, observed } = await connectFake(t, server, { relpWindowSize: 4 });
@@ -532,7 +559,7 @@ test('connectRelp - rejects a refused connection', async () => {
   await assert.rejects(connectRelp(relpOptions(port)), { code: 'ECONNREFUSED' });
 });
 
-test('connectRelp - speaks RELP over TLS', async (t) => {
+test('connectRelp - verifies the server certificate', async (t) => {
   const directory = await mkdtemp(join(tmpdir(), 'resilient-syslog-relp-tls-'));
   t.after(() => rm(directory, { recursive: true, force: true }));
   const certificates = await makeTestCertificates(directory);
