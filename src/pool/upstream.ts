@@ -26,7 +26,7 @@ export interface UpstreamStatusChange {
   index: number;
   from: UpstreamStatus;
   to: UpstreamStatus;
-  /** Why it went down, for `down`. */
+  /** Reason for a change to `down`. */
   reason?: string;
   error?: Error;
 }
@@ -42,7 +42,7 @@ export interface UpstreamEvents {
 export interface UpstreamStats {
   target: string;
   status: UpstreamStatus;
-  /** Why it is down, while it is down. */
+  /** Reason for the current `down` status. */
   reason?: string;
   connects: number;
   failures: number;
@@ -58,8 +58,8 @@ export interface UpstreamStats {
 /**
  * One collector: its status machine, its single connection (held in a generic-pool of size one)
  * and the reconnect loop (p-retry with capped exponential backoff and jitter). The loop runs
- * inside the pool's `create`, so the pool never sees a failing create spin; `acquire` has a
- * timeout and is simply retried while the loop runs.
+ * inside the pool's `create`, so generic-pool never gets a failing create to repeat in a tight
+ * loop. `acquire` has a timeout and is retried while the loop runs.
  */
 export class Upstream extends EventEmitter<UpstreamEvents> implements UpstreamView {
   readonly index: number;
@@ -179,8 +179,8 @@ export class Upstream extends EventEmitter<UpstreamEvents> implements UpstreamVi
 
   /**
    * Connects, retrying with backoff until it succeeds or the upstream closes. On close it
-   * resolves with an already closed connection instead of rejecting, because generic-pool answers
-   * a rejected create by calling create again at once while an acquire waits.
+   * resolves with an already closed connection instead of rejecting, because generic-pool calls
+   * create again at once after a rejected create while an acquire waits.
    */
   private connectWithRetry(): Promise<Connection> {
     return this.retryConnect().catch((error: Error) => {

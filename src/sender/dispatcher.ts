@@ -14,7 +14,7 @@ export interface DispatcherCounters {
 /**
  * Moves records from the queue to upstream connections and back. Records that a failed
  * connection hands back wait in `retry`, sorted by id, and always leave before unread records,
- * so order holds and the backlog follows whichever upstream the strategy picks next.
+ * so order is kept and the backlog follows whichever upstream the strategy picks next.
  */
 export class Dispatcher {
   readonly counters: DispatcherCounters = { sent: 0, confirmed: 0, replayed: 0 };

@@ -38,7 +38,7 @@ export interface SyslogSenderEvents {
   drop: (event: DropEvent) => void;
   /** The queue has room again after `send()` returned false. */
   ready: () => void;
-  /** A problem the sender recovered from (buffer damage, write errors). Never thrown. */
+  /** A problem the sender recovered from (buffer damage, write errors, a send after close); reported here instead of thrown. */
   warning: (error: Error) => void;
 }
 
@@ -144,8 +144,8 @@ export class SyslogSender extends EventEmitter<SyslogSenderEvents> {
   }
 
   /**
-   * Formats and queues one event. Returns false when the queue is full: with `block` the event
-   * was taken and the caller should `await sender.ready()` before sending more; with
+   * Formats and queues one event. Returns false when the queue is full. With `block` the event
+   * was taken, and the caller should `await sender.ready()` before sending more. With
    * `drop-newest` it was dropped and counted. Throws `InvalidEventError` only for an event that
    * cannot be formatted (see `sdNamePolicy`); never for a collector's state.
    */

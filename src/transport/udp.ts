@@ -18,7 +18,7 @@ interface SentBatch {
 
 /**
  * A connected UDP socket to one collector: one message per datagram (RFC 5426). UDP has no
- * acknowledgement; the only failure signal is ICMP port unreachable, which Linux reports as
+ * acknowledgement, so the only failure signal is ICMP port unreachable, which Linux reports as
  * ECONNREFUSED on a connected socket shortly after the datagram left. A datagram is therefore
  * confirmed `replayWindowMs` after it was sent, and an ECONNREFUSED in that time fails the
  * connection and hands the datagrams back.
@@ -89,7 +89,7 @@ export class UdpConnection extends EventEmitter<ConnectionEvents> implements Con
 
   async end(): Promise<void> {
     if (this.dead) return;
-    // Let an ICMP answer to the last datagrams arrive before counting them as sent.
+    // Let an ICMP error for the last datagrams arrive before counting them as sent.
     await new Promise((resolve) => setTimeout(resolve, Math.min(PROBE_WAIT_MS, this.options.replayWindowMs)).unref());
     if (this.dead) return;
     this.confirm(Number.POSITIVE_INFINITY);
@@ -140,9 +140,9 @@ function isRetryable(error: Error): boolean {
 }
 
 /**
- * Resolves the host (on every connect, so DNS changes are followed), opens a `udp4` or `udp6`
- * socket to match the address, connects it and sends an empty datagram as a probe: an ICMP port
- * unreachable within a short wait rejects the connect.
+ * Resolves the host on every connect, so DNS changes are followed, and opens a `udp4` or `udp6`
+ * socket to match the address. It then connects the socket and sends an empty datagram as a
+ * probe. An ICMP port unreachable within a short wait rejects the connect.
  */
 export const connectUdp: ConnectFunction = async (options) => {
   const address = await withTimeout(lookup(options.host), options);
