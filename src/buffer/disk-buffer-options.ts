@@ -16,7 +16,7 @@ export type FsyncMode = 'batch' | 'interval' | 'never';
 export const FSYNC_MODES: readonly FsyncMode[] = ['batch', 'interval', 'never'];
 
 export interface DiskBufferOptions {
-  /** Folder that holds the segment files, the metadata file and the quarantine folder. Created when missing. */
+  /** Folder for the segment files, the metadata file and the quarantine folder. Created when missing. */
   directory: string;
   /**
    * Maximum bytes of unacknowledged records on disk, record and segment headers included.
@@ -29,7 +29,7 @@ export interface DiskBufferOptions {
   fsync?: FsyncMode;
   /** Period of the `interval` mode in milliseconds. Default 1000. */
   fsyncIntervalMs?: number;
-  /** What `push` does when the buffer holds `maxBytes`. Default `block`. */
+  /** What `push` does when a record does not fit under `maxBytes`. Default `block`. */
   whenFull?: FullPolicy;
   /** After a failed write, `push` drops records for this many milliseconds before writing is tried again. Default 1000. */
   retryDelayMs?: number;

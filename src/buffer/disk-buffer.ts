@@ -60,11 +60,11 @@ const MAX_PENDING_BYTES = 1024 * 1024;
 type State = 'new' | 'open' | 'closing' | 'closed';
 
 /**
- * A crash-safe `EventQueue` on disk: records are appended to segment files in a directory and
- * read back in order; acknowledged positions go to a metadata file, and segments whose
- * records are all acknowledged are deleted. After a crash or restart every record that was
- * not acknowledged is read again (acknowledged records may come back too: duplicates are
- * preferred to loss).
+ * A crash-safe `EventQueue` on disk. Records are appended to segment files in a directory and
+ * read back in order. Acknowledged positions go to a metadata file, and segments whose records
+ * are all acknowledged are deleted. After a crash or restart every record that was not
+ * acknowledged is read again. Acknowledged records may come back too, because duplicates are
+ * preferred to loss.
  *
  * `push` only encodes the record into a pending batch. The batch is written with one write
  * per segment at the end of the event-loop turn, or at once when it reaches 1 MiB, and a
@@ -381,7 +381,7 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
         for (const fd of this.collectUnsyncedDescriptors()) this.fs.fsyncSync(fd);
       }
     } catch {
-      // The process is exiting; there is nobody left to report to.
+      // The process is exiting, and no listener would receive a warning now.
     }
   }
 
@@ -581,7 +581,7 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
   /**
    * Handles a failed append of `pending[failedIndex..]`: undoes the partial write, seals the
    * segment at its last whole record (so ids stay consecutive inside every segment), drops the
-   * records nobody has read yet, and makes `push` drop records for `retryDelayMs`.
+   * records `read` has not returned yet, and makes `push` drop records for `retryDelayMs`.
    */
   private failAppend(error: unknown, failedIndex: number): void {
     const failed = this.pending[failedIndex].segment;
@@ -643,7 +643,7 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
     }
   }
 
-  /** Removes the newest segment, which holds no record, and deletes its file if one was created. */
+  /** Removes the newest segment, which contains no record, and deletes its file if one was created. */
   private removeNewestSegment(segment: Segment): void {
     this.segments.pop();
     this.plannedTotal -= segment.plannedBytes;

@@ -3,8 +3,8 @@ import * as nodeFs from 'node:fs';
 /**
  * The file-system calls a DiskBuffer makes, with the signatures of `node:fs`. Pass your own
  * object (usually `{ ...fs, writeSync: failingWrite }`) to fail or delay a call at a chosen
- * point in tests. Everything is synchronous except `fsync`, which runs on the libuv pool so
- * that waiting for the disk never blocks the event loop.
+ * point in tests. Every call is synchronous except `fsync`, which runs on the libuv thread
+ * pool so that waiting for the disk does not block the event loop.
  */
 export interface DiskBufferFs {
   openSync(path: string, flags: string, mode?: number): number;

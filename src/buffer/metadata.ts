@@ -4,9 +4,9 @@ import { readUint64, writeUint64 } from './segment.js';
 
 /**
  * The acknowledged position, in a file of two 64-byte slots written in turn (the scheme of the
- * hypercore oplog header). Each write goes to the slot that does not hold the newest state, so
- * a write cut off by a crash damages at most that slot and the other still holds the previous
- * state. Slot layout, integers little-endian:
+ * hypercore oplog header). Each write goes to the slot that does not contain the newest state,
+ * so a write cut off by a crash damages at most that slot, and the other still contains the
+ * previous state. Slot layout, integers little-endian:
  *
  *   offset 0   4 bytes  magic "RSMD"
  *   offset 4   u16      format version (1)
@@ -68,7 +68,7 @@ export function decodeMetadataSlot(slot: Buffer): { sequence: number; state: Ack
 export class MetadataFile {
   fd: number | null = null;
   private sequence = 0;
-  /** Index of the slot that holds the newest state; the next write goes to the other one. */
+  /** Index of the slot that contains the newest state. The next write goes to the other one. */
   private newestSlot = 1;
 
   constructor(

@@ -21,7 +21,7 @@ export class Quarantine {
     this.directory = join(bufferDirectory, QUARANTINE_DIRECTORY_NAME);
   }
 
-  /** Adds up the size of the copies already present, so the cap holds across restarts. */
+  /** Adds up the size of the copies already present, so the cap applies across restarts. */
   measure(): void {
     this.usedBytes = 0;
     let names: string[];

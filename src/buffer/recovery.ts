@@ -14,7 +14,7 @@ export interface RecoveryInput {
   quarantine: Quarantine;
 }
 
-/** What open found on disk. */
+/** The queue state that `recoverDirectory` rebuilt from the directory. */
 export interface RecoveredState {
   /** Live segments, oldest first. */
   segments: Segment[];
@@ -228,7 +228,7 @@ function reportMissingSegments(segments: Segment[], ack: AckState | null, ackedI
 }
 
 interface TailResult {
-  /** True when the file holds no header and no record, so it is deleted. */
+  /** True when the file contains no header and no record, so it is deleted. */
   discard: boolean;
   appendable: boolean;
   corruptRecords: number;
@@ -237,7 +237,7 @@ interface TailResult {
 
 /**
  * Scans the newest segment from its first record. Damaged ranges followed by a valid record
- * are quarantined and counted; a damaged or incomplete range at the end of the file is a write
+ * are quarantined and counted. A damaged or incomplete range at the end of the file is a write
  * cut off by a crash, so the file is truncated to the valid prefix and appends continue there.
  */
 function recoverNewestSegment(input: RecoveryInput, segment: Segment, warnings: Error[]): TailResult {
@@ -276,8 +276,8 @@ function recoverNewestSegment(input: RecoveryInput, segment: Segment, warnings: 
       offset = step.end;
     }
   } catch (error) {
-    // The rest of the file is left as it is and read later; new records go to a new segment,
-    // with ids above any the unread part could hold.
+    // The rest of the file is left as it is, and the reader tries it later. New records go to
+    // a new segment, with ids above any that the unread part could contain.
     warnings.push(new BufferIOError(`Reading segment ${segment.path} failed (${errorCode(error)})`, { cause: error }));
     segment.lastId = segment.firstId + Math.ceil((segment.writtenBytes - SEGMENT_HEADER_BYTES) / RECORD_HEADER_BYTES);
     return result;
@@ -329,7 +329,7 @@ export function damageWarning(segment: Segment, start: number, end: number, reco
 
 /**
  * Estimates the unacknowledged records and their payload bytes without reading the segments.
- * A segment holds the ids from its name up to the next segment's name minus one, which is
+ * A segment contains the ids from its name up to the next segment's name minus one. That is
  * exact unless a segment is damaged or a failed write skipped ids.
  */
 function estimateUnread(

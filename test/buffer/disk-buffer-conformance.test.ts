@@ -10,7 +10,7 @@ const directories = new Map<EventQueue, () => Promise<void>>();
 
 runQueueConformance('DiskBuffer', {
   async create({ whenFull, capacityRecords }) {
-    // Segments of 8 records; maxBytes holds exactly capacityRecords of them with their headers.
+    // Segments of 8 records, and maxBytes fits exactly capacityRecords of them with their headers.
     const segments = Math.ceil(capacityRecords / RECORDS_PER_SEGMENT);
     const segmentBytes = SEGMENT_HEADER_BYTES + RECORDS_PER_SEGMENT * RECORD_BYTES;
     const maxBytes = segments * SEGMENT_HEADER_BYTES + capacityRecords * RECORD_BYTES;

@@ -209,6 +209,31 @@ describe('DiskBuffer - capacity', () => {
     });
   });
 
+  test('block stops at maxBytes plus one segment', async () => {
+    await withDirectory(async (directory) => {
+      const maxBytes = 16 * 1024;
+      const segmentBytes = 4 * 1024;
+      const buffer = new DiskBuffer({ directory, maxBytes, segmentBytes, whenFull: 'block', fsync: 'never' });
+      const drops: Array<[number, DropReason]> = [];
+      buffer.on('drop', (count, reason) => drops.push([count, reason]));
+      await buffer.open();
+
+      let accepted = 0;
+      while (drops.length === 0) {
+        if (buffer.push(payloadOf(`r${accepted}`, 100), 100) !== -1) accepted += 1;
+        assert.ok(accepted < 1000, 'block never dropped a record');
+      }
+      await nextTurn();
+
+      assert.equal(buffer.full, true);
+      assert.deepEqual(drops, [[1, 'full']]);
+      assert.ok(accepted * 116 > maxBytes, 'block took records past maxBytes');
+      assert.ok(segmentBytesOnDisk(directory) <= maxBytes + segmentBytes, `segment files took ${segmentBytesOnDisk(directory)} bytes`);
+      assert.equal(readAll(buffer).length, accepted);
+      await buffer.close();
+    });
+  });
+
   test('opens a 1 GiB backlog in well under a second', async () => {
     await withDirectory(async (directory) => {
       const segmentBytes = 8 * 1024 * 1024;
