@@ -9,8 +9,8 @@ import type { ConnectFunction, ConnectOptions } from './options.js';
 import { encodeFrame, nextTxnr, parseOffers, parseResponse, RelpFrameParser, type RelpFrame } from './relp-frame.js';
 
 /**
- * Offers sent with `open`. librelp 1.11 (rsyslog's imrelp) responds with `relp_version=0`: version 0 is
- * what every librelp release speaks, although the specification calls it experimental.
+ * Offers sent with `open`. The specification calls version 0 experimental, but librelp 1.11
+ * (imrelp in rsyslog 8.2302) speaks it and responds with `relp_version=0`.
  */
 const OPEN_OFFERS = 'relp_version=0\nrelp_software=resilient-syslog\ncommands=syslog';
 
@@ -204,6 +204,9 @@ export class RelpConnection extends EventEmitter<ConnectionEvents> implements Co
   }
 
   private takeTxnr(): number {
+    // NOTE: librelp's server expects 1,000,000,000 after 999,999,999 and cannot parse it, so
+    // imrelp ends the session when this wraps to 1 and the records in flight come back through
+    // fail. Read in librelp's source; no test sends a billion commands.
     const txnr = this.txnr;
     this.txnr = nextTxnr(txnr);
     return txnr;
