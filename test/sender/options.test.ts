@@ -1,0 +1,98 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { SyslogSender } from '../../src/sender/syslog-sender.js';
+import { UpstreamPool } from '../../src/pool/upstream-pool.js';
+import { InvalidEventError, InvalidOptionError } from '../../src/errors.js';
+import { TestCollector } from '../helpers/collector.js';
+import { createSender, fixtureMessage, waitUntil } from '../helpers/sender.js';
+
+test('SyslogSender - rejects options naming the value', () => {
+  const pool = new UpstreamPool(['tcp://127.0.0.1:9']);
+  const cases: Array<[unknown, RegExp]> = [
+    [{}, /Missing pool/],
+    [{ pool, batchRecords: 0 }, /Invalid batchRecords 0/],
+    [{ pool, whenFull: 'wait' }, /Invalid whenFull "wait"/],
+    [{ pool, facility: 'local9' }, /facility/],
+    [{ pool, buffer: {} }, /Invalid buffer/],
+  ];
+  for (const [options, message] of cases) {
+    assert.throws(() => new SyslogSender(options as never), (error: unknown) => {
+      assert.ok(error instanceof InvalidOptionError, `${String(message)} case threw ${String(error)}`);
+      assert.match((error as Error).message, message);
+      return true;
+    });
+  }
+});
+
+test('UpstreamPool - rejects options naming the value', () => {
+  const cases: Array<[unknown, unknown, RegExp]> = [
+    [[], {}, /non-empty array/],
+    [['tcp://127.0.0.1:514'], { connectTimeoutMs: -1 }, /Invalid connectTimeoutMs -1/],
+    [['tcp://127.0.0.1:514'], { reconnect: { minDelayMs: 500, maxDelayMs: 100 } }, /reconnect\.maxDelayMs 100/],
+    [['tcp://127.0.0.1:514'], { strategy: {} }, /Invalid strategy/],
+    [[{ url: 'udp://127.0.0.1:514', maxDatagramBytes: 70_000 }], {}, /maxDatagramBytes 70000/],
+  ];
+  for (const [upstreams, options, message] of cases) {
+    assert.throws(() => new UpstreamPool(upstreams as never, options as never), (error: unknown) => {
+      assert.ok(error instanceof InvalidOptionError);
+      assert.match((error as Error).message, message);
+      return true;
+    });
+  }
+});
+
+test('SyslogSender - bad event throws and loses nothing else', async () => {
+  const collector = await TestCollector.start();
+  const sender = createSender([`tcp://127.0.0.1:${collector.port}`], {}, { sdNamePolicy: 'throw' });
+  try {
+    sender.send('before');
+    assert.throws(() => sender.send({ message: 'bad', structuredData: { 'no-at-sign': { a: '1' } } }), InvalidEventError);
+    assert.throws(() => sender.send({ message: 'bad', severity: 9 }), InvalidEventError);
+    sender.send('after');
+    await collector.waitForFrames(2);
+    assert.deepEqual(collector.frames, [fixtureMessage('before'), fixtureMessage('after')]);
+    assert.equal(sender.stats().accepted, 2);
+  } finally {
+    await sender.close(1_000);
+    await collector.close();
+  }
+});
+
+test('SyslogSender - drop-newest counts drops while down', async () => {
+  const sender = createSender(['tcp://127.0.0.1:9'], {}, { maxQueueRecords: 10, whenFull: 'drop-newest' });
+  const drops: number[] = [];
+  sender.on('drop', ({ count }) => drops.push(count));
+  const results = Array.from({ length: 15 }, (_, index) => sender.send(`event ${index}`));
+  assert.equal(results.filter((accepted) => accepted).length, 9);
+  assert.equal(sender.stats().dropped.full, 5);
+  assert.equal(drops.reduce((sum, count) => sum + count, 0), 5);
+  assert.equal(sender.stats().pending, 10);
+  await sender.close(100);
+});
+
+test('SyslogSender - block policy signals backpressure', async () => {
+  const probe = await TestCollector.start();
+  const port = probe.port;
+  await probe.close();
+  const sender = createSender([`tcp://127.0.0.1:${port}`], { replayWindowMs: 10 }, { maxQueueRecords: 5, whenFull: 'block' });
+  try {
+    const results = Array.from({ length: 5 }, (_, index) => sender.send(`event ${index}`));
+    assert.deepEqual(results, [true, true, true, true, false]);
+    let ready = false;
+    const waiting = sender.ready().then(() => {
+      ready = true;
+    });
+    const collector = await TestCollector.start(port);
+    try {
+      await waiting;
+      assert.equal(ready, true);
+      await waitUntil(() => collector.frames.length === 5, 'the backlog arrived');
+      assert.equal(sender.stats().dropped.full, 0);
+    } finally {
+      await sender.close(1_000);
+      await collector.close();
+    }
+  } finally {
+    await sender.close(100);
+  }
+});
