@@ -34,8 +34,14 @@ export interface UpstreamPoolOptions {
   highWaterMarkBytes?: number;
   /** TCP keepalive initial delay. Default 10,000 ms. */
   keepAliveMs?: number;
-  /** Delay between consecutive health probes of a connected upstream. Default 1,000 ms. */
+  /** Delay between consecutive health probes of a connected upstream. Default 2,000 ms. */
   probeIntervalMs?: number;
+  /**
+   * TCP, TLS and RELP: probe with a separate TCP handshake, which finds a collector host that went
+   * silent without closing the connection. False counts a probe as passed while the connection
+   * stays open. Default true.
+   */
+  activeProbes?: boolean;
   /** Backoff between connect attempts. Defaults 500 ms, 30,000 ms, factor 2, with jitter. */
   reconnect?: Partial<ReconnectOptions>;
   /** LF framing: replacements for LF and CR inside a message. Default `#012` and `#015`. */
@@ -83,7 +89,8 @@ export class UpstreamPool extends EventEmitter<UpstreamPoolEvents> {
     const udpReplayWindowMs = nonNegative('udpReplayWindowMs', options.udpReplayWindowMs ?? 200);
     const highWaterMarkBytes = positive('highWaterMarkBytes', options.highWaterMarkBytes ?? 1024 * 1024);
     const keepAliveMs = positive('keepAliveMs', options.keepAliveMs ?? 10_000);
-    const probeIntervalMs = positive('probeIntervalMs', options.probeIntervalMs ?? 1_000);
+    const probeIntervalMs = positive('probeIntervalMs', options.probeIntervalMs ?? 2_000);
+    const activeProbes = options.activeProbes ?? true;
     const relpWindowSize = positive('relpWindowSize', options.relpWindowSize ?? 128);
     const reconnect: ReconnectOptions = {
       minDelayMs: positive('reconnect.minDelayMs', options.reconnect?.minDelayMs ?? 500),
@@ -130,7 +137,7 @@ export class UpstreamPool extends EventEmitter<UpstreamPoolEvents> {
         tls: config.tls,
         relpWindowSize,
       };
-      const upstream = new Upstream(config, index, connectOptions, connectors[config.protocol], reconnect, probeIntervalMs);
+      const upstream = new Upstream(config, index, connectOptions, connectors[config.protocol], reconnect, probeIntervalMs, activeProbes);
       connectOptions.onTruncate = () => this.emit('truncate', upstream);
       upstream.on('status', (change) => this.emit('status', change));
       upstream.on('confirm', (source, records) => this.emit('confirm', source, records));

@@ -8,6 +8,7 @@ import { ConnectionClosedError } from '../errors.js';
 import type { ConnectFunction, ConnectOptions } from '../transport/options.js';
 import type { UpstreamStatus, UpstreamView } from '../strategy/strategy.js';
 import type { UpstreamConfig } from './upstream-config.js';
+import { probeTcp } from './health-probe.js';
 
 const debug = debuglog('resilient-syslog');
 
@@ -79,6 +80,8 @@ export class Upstream extends EventEmitter<UpstreamEvents> implements UpstreamVi
   private readonly pool: Pool<Connection>;
   private readonly abort = new AbortController();
   private probeTimer: NodeJS.Timeout | undefined;
+  private probing = false;
+  private readonly activeProbes: boolean;
   private counters = { connects: 0, sent: 0, confirmed: 0, replayed: 0 };
 
   constructor(
@@ -88,6 +91,7 @@ export class Upstream extends EventEmitter<UpstreamEvents> implements UpstreamVi
     connect: ConnectFunction,
     reconnect: ReconnectOptions,
     probeIntervalMs: number,
+    activeProbes: boolean,
   ) {
     super();
     this.index = index;
@@ -98,6 +102,7 @@ export class Upstream extends EventEmitter<UpstreamEvents> implements UpstreamVi
     this.connect = connect;
     this.reconnect = reconnect;
     this.probeIntervalMs = probeIntervalMs;
+    this.activeProbes = activeProbes;
     this.pool = createPool<Connection>(
       {
         create: () => this.connectWithRetry(),
@@ -239,12 +244,36 @@ export class Upstream extends EventEmitter<UpstreamEvents> implements UpstreamVi
     if (!this.abort.signal.aborted) this.start();
   }
 
+  /**
+   * Probes the upstream every `probeIntervalMs` while it is up. Over TCP, TLS and RELP a probe is
+   * a separate TCP handshake (see `probeTcp`); a failed one destroys the data connection, so its
+   * replay window goes elsewhere. Over UDP a probe is an empty datagram, and an ICMP port
+   * unreachable fails the connection. Each probe that passes counts towards failback.
+   */
   private startProbes(): void {
     this.stopProbes();
-    this.probeTimer = setInterval(() => {
-      if (this.connection && !this.connection.closed) this.probesPassed += 1;
-    }, this.probeIntervalMs);
+    this.probeTimer = setInterval(() => void this.probe(), this.probeIntervalMs);
     this.probeTimer.unref();
+  }
+
+  private async probe(): Promise<void> {
+    const connection = this.connection;
+    if (connection === undefined || connection.closed || this.probing) return;
+    if (this.options.protocol === 'udp' || !this.activeProbes) {
+      connection.probe?.();
+      this.probesPassed += 1;
+      return;
+    }
+    this.probing = true;
+    const error = await probeTcp(this.options.host, this.options.port, this.options.connectTimeoutMs);
+    this.probing = false;
+    if (connection !== this.connection || connection.closed) return;
+    if (error === undefined) {
+      this.probesPassed += 1;
+      return;
+    }
+    debug('%s: %s', this.target, error.message);
+    connection.destroy(new ConnectionClosedError(this.target, error.message, { cause: error }));
   }
 
   private stopProbes(): void {

@@ -5,8 +5,8 @@ import type { Strategy, UpstreamView } from './strategy.js';
 export interface FailoverStrategyOptions {
   /**
    * Probes an upstream that went down must pass, after it is up again, before it takes traffic
-   * back from a lower-priority one. Default 3 (with the pool's default 1 s probe interval, about
-   * 2 s of stable service).
+   * back from a lower-priority one. Default 3 (with the pool's default 2 s probe interval, about
+   * 4 s of stable service).
    */
   failbackProbes?: number;
 }

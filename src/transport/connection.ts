@@ -41,6 +41,9 @@ export interface Connection extends EventEmitter<ConnectionEvents> {
    */
   end(timeoutMs: number): Promise<void>;
 
+  /** Sends a health probe over this connection where the transport has one (UDP: an empty datagram). */
+  probe?(): void;
+
   /** Closes at once; every unconfirmed record is reported through `fail`. */
   destroy(error?: Error): void;
 }

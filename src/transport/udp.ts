@@ -96,6 +96,11 @@ export class UdpConnection extends EventEmitter<ConnectionEvents> implements Con
     this.shutdown();
   }
 
+  /** Sends an empty datagram: a closed port answers with ICMP port unreachable, which fails the connection. */
+  probe(): void {
+    if (!this.dead) this.socket.send(Buffer.alloc(0), () => {});
+  }
+
   destroy(error?: Error): void {
     this.fail(error ?? new ConnectionClosedError(this.target, 'destroyed by the sender'));
   }

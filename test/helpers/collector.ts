@@ -13,7 +13,10 @@ export interface CollectedConnection {
  * connection, or stop reading (a frozen collector).
  */
 export class TestCollector {
+  /** Connections that carried data, in the order their first byte arrived. */
   readonly connections: CollectedConnection[] = [];
+  /** Every accepted connection, health probes included. */
+  accepted = 0;
   private server: net.Server | undefined;
   private sockets = new Set<net.Socket>();
   private paused = false;
@@ -94,14 +97,18 @@ export class TestCollector {
   }
 
   private accept(socket: net.Socket): void {
+    // A connection joins `connections` with its first byte, so health probes (a handshake and
+    // nothing else) do not count.
     const connection: CollectedConnection = { socket, frames: [] };
-    const index = this.connections.push(connection) - 1;
+    let index = -1;
+    this.accepted += 1;
     this.sockets.add(socket);
     socket.on('close', () => this.sockets.delete(socket));
     socket.on('error', () => {});
     if (this.paused) socket.pause();
     let pending: Buffer = Buffer.alloc(0);
     socket.on('data', (chunk: Buffer) => {
+      if (index < 0) index = this.connections.push(connection) - 1;
       pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
       for (;;) {
         const parsed = parseFrame(pending);

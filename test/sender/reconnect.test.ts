@@ -37,7 +37,7 @@ test('SyslogSender - replays event lost to RST', async () => {
   };
   const sender = createSender([`tcp://127.0.0.1:${collector.port}`]);
   try {
-    await waitUntil(() => collector.connections.length === 1, 'the sender connected');
+    await waitUntil(() => sender.stats().upstreams[0].status === 'up', 'the sender connected');
     sender.send('E1');
     await delay(100);
     sender.send('E2');
