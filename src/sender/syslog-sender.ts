@@ -12,9 +12,6 @@ import { resolveSenderOptions, type ResolvedSenderOptions, type SyslogSenderOpti
 
 const debug = debuglog('resilient-syslog');
 
-/** The largest value of RFC 5424's `sequenceId`; the counter wraps to 1 after it. */
-const MAX_SEQUENCE_ID = 2_147_483_647;
-
 /** How often `flush()` checks whether every write has left the process. */
 const FLUSH_POLL_MS = 5;
 
@@ -82,9 +79,7 @@ export class SyslogSender extends EventEmitter<SyslogSenderEvents> {
   private readonly formatter: MessageFormatter;
   private readonly dispatcher: Dispatcher;
   private readonly settings: ResolvedSenderOptions;
-  private readonly withSequenceId: boolean;
   private readonly opened: Promise<void>;
-  private sequence = 0;
   private accepted = 0;
   private truncatedDatagrams = 0;
   private readonly dropped: Record<DropReason | 'closed', number> = { full: 0, 'io-error': 0, oversize: 0, closed: 0 };
@@ -95,7 +90,6 @@ export class SyslogSender extends EventEmitter<SyslogSenderEvents> {
     super();
     this.settings = resolveSenderOptions(options);
     this.formatter = new MessageFormatter(options);
-    this.withSequenceId = options.sequenceId ?? false;
     this.pool = options.pool;
     this.queue =
       options.buffer ??
@@ -156,9 +150,7 @@ export class SyslogSender extends EventEmitter<SyslogSenderEvents> {
       this.emit('warning', new SenderClosedError());
       return false;
     }
-    const payload = this.withSequenceId
-      ? this.formatter.format(event, this.nextSequenceId())
-      : this.formatter.format(event);
+    const payload = this.formatter.format(event);
     const id = this.queue.push(payload, Buffer.byteLength(payload));
     if (id < 0) return false;
     this.accepted += 1;
@@ -232,11 +224,6 @@ export class SyslogSender extends EventEmitter<SyslogSenderEvents> {
     await this.queue.close();
     debug('closed: %d events not confirmed', pending);
     return { delivered: pending === 0, pending };
-  }
-
-  private nextSequenceId(): number {
-    this.sequence = this.sequence >= MAX_SEQUENCE_ID ? 1 : this.sequence + 1;
-    return this.sequence;
   }
 
   private reportSwitch(from: Upstream | undefined, to: Upstream): void {
