@@ -31,3 +31,20 @@ export {
   SyslogError,
   WriteStalledError,
 } from './errors.js';
+
+export {
+  CHANNEL_NAMES,
+  type ChannelName,
+  type ConnectErrorMessage,
+  type DropMessage,
+  type FailoverMessage,
+  type ReplayMessage,
+  type UpstreamStatusMessage,
+} from './diagnostics.js';
+export {
+  PROMETHEUS_CONTENT_TYPE,
+  renderPrometheus,
+  renderPrometheusSources,
+  type PrometheusLabels,
+  type PrometheusSource,
+} from './prometheus.js';

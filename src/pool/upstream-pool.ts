@@ -1,3 +1,4 @@
+import { debuglog } from 'node:util';
 import { EventEmitter } from 'eventemitter3';
 import { InvalidOptionError } from '../errors.js';
 import type { QueueRecord } from '../buffer/queue.js';
@@ -9,6 +10,8 @@ import { connectRelp } from '../transport/relp.js';
 import type { ConnectFunction, ConnectOptions, Framing, Protocol } from '../transport/options.js';
 import { Upstream, type ReconnectOptions, type UpstreamStats, type UpstreamStatusChange } from './upstream.js';
 import { parseUpstream, type UpstreamOptions } from './upstream-config.js';
+
+const debug = debuglog('resilient-syslog');
 
 /** Datagram payload cap used when an upstream sets none: 2048 bytes, which RFC 5426 says receivers SHOULD accept. */
 const DEFAULT_MAX_DATAGRAM_BYTES = 2048;
@@ -151,6 +154,7 @@ export class UpstreamPool extends EventEmitter<UpstreamPoolEvents> {
   start(): void {
     if (this.started) return;
     this.started = true;
+    debug('starting %s strategy over %s', this.strategy.name, this.upstreams.map((upstream) => upstream.target).join(', '));
     for (const upstream of this.upstreams) upstream.start();
   }
 

@@ -9,6 +9,7 @@ import type { ConnectFunction, ConnectOptions } from '../transport/options.js';
 import type { UpstreamStatus, UpstreamView } from '../strategy/strategy.js';
 import type { UpstreamConfig } from './upstream-config.js';
 import { probeTcp } from './health-probe.js';
+import { publishConnectError, publishReplay, publishUpstreamStatus } from '../diagnostics.js';
 
 const debug = debuglog('resilient-syslog');
 
@@ -210,6 +211,7 @@ export class Upstream extends EventEmitter<UpstreamEvents> implements UpstreamVi
         unref: true,
         onFailedAttempt: ({ error, attemptNumber }) => {
           debug('%s: connect attempt %d failed: %s', this.target, attemptNumber, error.message);
+          publishConnectError({ target: this.target, index: this.index, attempt: attemptNumber, error });
           this.setStatus('down', error);
         },
       },
@@ -239,6 +241,10 @@ export class Upstream extends EventEmitter<UpstreamEvents> implements UpstreamVi
       this.failures += 1;
       this.probesPassed = 0;
       this.setStatus('down', error);
+    }
+    if (records.length > 0) {
+      debug('%s: %d records handed back to be sent again', this.target, records.length);
+      publishReplay({ target: this.target, index: this.index, count: records.length, error });
     }
     this.emit('fail', this, records, error);
     if (!this.abort.signal.aborted) this.start();
@@ -289,7 +295,9 @@ export class Upstream extends EventEmitter<UpstreamEvents> implements UpstreamVi
     this.status = to;
     this.reason = to === 'down' ? reason : undefined;
     debug('%s: %s -> %s%s', this.target, from, to, reason ? ` (${reason})` : '');
-    this.emit('status', { target: this.target, index: this.index, from, to, ...(reason ? { reason, error } : {}) });
+    const change: UpstreamStatusChange = { target: this.target, index: this.index, from, to, ...(reason ? { reason, error } : {}) };
+    this.emit('status', change);
+    publishUpstreamStatus(change);
   }
 }
 

@@ -2,6 +2,7 @@ import { debuglog } from 'node:util';
 import { EventEmitter } from 'eventemitter3';
 import { MemoryQueue } from '../buffer/memory-queue.js';
 import type { DropReason, EventQueue } from '../buffer/queue.js';
+import { DropLog, publishDrop, publishFailover } from '../diagnostics.js';
 import { DeadlineError, SenderClosedError } from '../errors.js';
 import { MessageFormatter } from '../format/formatter.js';
 import type { SyslogEvent } from '../format/types.js';
@@ -84,6 +85,7 @@ export class SyslogSender extends EventEmitter<SyslogSenderEvents> {
   private truncatedDatagrams = 0;
   private readonly dropped: Record<DropReason | 'closed', number> = { full: 0, 'io-error': 0, oversize: 0, closed: 0 };
   private closing: Promise<CloseResult> | undefined;
+  private readonly dropLog = new DropLog();
   private blocked = false;
 
   constructor(options: SyslogSenderOptions) {
@@ -95,10 +97,7 @@ export class SyslogSender extends EventEmitter<SyslogSenderEvents> {
       options.buffer ??
       new MemoryQueue({ maxRecords: options.maxQueueRecords, maxBytes: options.maxQueueBytes, whenFull: options.whenFull });
 
-    this.queue.on('drop', (count, reason) => {
-      this.dropped[reason] += count;
-      this.emit('drop', { count, reason });
-    });
+    this.queue.on('drop', (count, reason) => this.reportDrop(count, reason));
     this.queue.on('warning', (error) => this.emit('warning', error));
     this.queue.on('space', () => {
       if (this.blocked) {
@@ -145,8 +144,7 @@ export class SyslogSender extends EventEmitter<SyslogSenderEvents> {
    */
   send(event: SyslogEvent | string): boolean {
     if (this.closing) {
-      this.dropped.closed += 1;
-      this.emit('drop', { count: 1, reason: 'closed' });
+      this.reportDrop(1, 'closed');
       this.emit('warning', new SenderClosedError());
       return false;
     }
@@ -222,12 +220,22 @@ export class SyslogSender extends EventEmitter<SyslogSenderEvents> {
     await this.pool.close(Math.max(100, deadline - Date.now()));
     const pending = this.dispatcher.pending;
     await this.queue.close();
+    this.dropLog.flush();
     debug('closed: %d events not confirmed', pending);
     return { delivered: pending === 0, pending };
   }
 
   private reportSwitch(from: Upstream | undefined, to: Upstream): void {
     debug('traffic moves %s-> %s', from ? `${from.target} ` : '', to.target);
-    this.emit('switch', { ...(from ? { from: from.target } : {}), to: to.target });
+    const event: SwitchEvent = { ...(from ? { from: from.target } : {}), to: to.target };
+    this.emit('switch', event);
+    publishFailover(event);
+  }
+
+  private reportDrop(count: number, reason: DropReason | 'closed'): void {
+    this.dropped[reason] += count;
+    this.dropLog.record(count, reason);
+    this.emit('drop', { count, reason });
+    publishDrop({ count, reason });
   }
 }
