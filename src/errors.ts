@@ -72,7 +72,8 @@ export class BufferIOError extends SyslogError {
 
 /**
  * The disk buffer found damaged or missing data (a failed checksum, a missing segment file,
- * unreadable metadata) and carried on without it. DiskBuffer sends it as a `warning` event and never throws it.
+ * unreadable metadata) and carried on without it. DiskBuffer sends it as a `warning` event
+ * and never throws it.
  */
 export class BufferCorruptError extends SyslogError {
   constructor(message: string) {

@@ -98,8 +98,10 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
   private retiringBytes = 0;
   /** Acknowledged bytes at the start of `segments[0]` (0 when none). */
   private headAckOffset = 0;
-  /** First id of the newest segment ever created, for the previous-segment field of the next header. */
+  /** First id of the newest segment that stored records, for the previous-segment fields of the next header. */
   private newestFirstId = 0;
+  /** Last id stored in that segment; used when no segment is left to ask. */
+  private newestLastId = 0;
 
   private nextId = 1;
   private ackedId = 0;
@@ -182,6 +184,7 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
     this.plannedTotal = this.segments.reduce((sum, segment) => sum + segment.plannedBytes, 0);
     this.headAckOffset = recovered.headAckOffset;
     this.newestFirstId = this.segments.at(-1)?.firstId ?? 0;
+    this.newestLastId = this.segments.at(-1)?.lastId ?? recovered.ackedId;
     this.nextId = recovered.nextId;
     this.ackedId = recovered.ackedId;
     this.skipThroughId = recovered.ackedId;
@@ -298,8 +301,12 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
   ack(id: number): void {
     if (this.state === 'new' || this.state === 'closed') return;
     let last: InFlightRecord | null = null;
+    // The last acknowledged record still stored: records read from a batch whose write failed
+    // have no segment to advance in.
+    let lastStored: InFlightRecord | null = null;
     while (this.inFlightHead < this.inFlight.length && this.inFlight[this.inFlightHead].id <= id) {
       last = this.inFlight[this.inFlightHead];
+      if (!last.segment.removed) lastStored = last;
       this.inFlightBytes -= last.bytes;
       this.inFlightHead += 1;
     }
@@ -310,10 +317,10 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
     if (last === null) return;
 
     this.ackedId = last.id;
-    const segment = last.segment;
-    if (!segment.removed) {
+    if (lastStored !== null && !lastStored.segment.removed) {
+      const segment = lastStored.segment;
       while (this.segments[0] !== segment) this.retire(this.segments[0]);
-      const end = Math.min(last.end, segment.plannedBytes);
+      const end = Math.min(lastStored.end, segment.plannedBytes);
       if (segment.sealed && end >= segment.plannedBytes) this.retire(segment);
       else this.headAckOffset = end;
     }
@@ -461,6 +468,7 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
     this.pendingBytes -= pendingBytes;
     this.pendingReadCount = Math.max(0, this.pendingReadCount - pendingCount);
 
+    if (this.segments.length === 1) this.newestLastId = this.lastIdOf(segment);
     this.segments.shift();
     this.plannedTotal -= segment.plannedBytes;
     this.headAckOffset = 0;
@@ -493,6 +501,7 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
     return { records, bytes: Math.max(0, remainingBytes - records * RECORD_HEADER_BYTES) };
   }
 
+  /** Returns the id of the last record in `segment`, estimated from the next segment's name when the headers did not tell. */
   private lastIdOf(segment: Segment): number {
     if (segment.lastId !== null) return segment.lastId;
     const next = this.segments[this.segments.indexOf(segment) + 1];
@@ -509,7 +518,8 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
   private startSegment(): Segment {
     const previous = this.segments.at(-1);
     if (previous !== undefined) previous.sealed = true;
-    const segment = new Segment(this.directory, this.nextId, this.newestFirstId, 0);
+    const previousLastId = previous?.lastId ?? this.newestLastId;
+    const segment = new Segment(this.directory, this.nextId, this.newestFirstId, previousLastId, 0);
     segment.sealed = false;
     segment.plannedBytes = SEGMENT_HEADER_BYTES;
     segment.lastId = this.nextId - 1;
@@ -569,7 +579,13 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
       if (segment.writtenBytes === 0) this.directoryUnsynced = true;
     }
     if (segment.writtenBytes === 0) {
-      parts.unshift(encodeSegmentHeader({ firstId: segment.firstId, previousFirstId: segment.previousFirstId }));
+      parts.unshift(
+        encodeSegmentHeader({
+          firstId: segment.firstId,
+          previousFirstId: segment.previousFirstId,
+          previousLastId: segment.previousLastId,
+        }),
+      );
     }
     const data = parts.length === 1 ? parts[0] : Buffer.concat(parts);
     writeFully(this.fs, segment.fd, data, segment.writtenBytes);
@@ -608,15 +624,17 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
     }
     // Newest first, so that `newestFirstId` falls back one segment per removal.
     const position = this.segments.indexOf(failed);
-    for (const segment of this.segments.slice(position).reverse()) {
+    const affected = this.segments.slice(position);
+    for (const segment of [...affected].reverse()) {
       this.plannedTotal -= segment.plannedBytes - segment.writtenBytes;
       segment.plannedBytes = segment.writtenBytes;
       segment.lastId = segment.writtenLastId;
       segment.sealed = true;
       if (segment.writtenBytes <= SEGMENT_HEADER_BYTES) this.removeNewestSegment(segment);
     }
-    // The cursor stays past the records it returned: at the end of what is left.
-    if (this.cursorSegment !== null && this.cursorSegment.removed) {
+    // A cursor in a segment removed here had returned every record before it, so it moves to
+    // the end of what is left. (A cursor in a segment retired earlier moves to the head later.)
+    if (this.cursorSegment !== null && this.cursorSegment.removed && affected.includes(this.cursorSegment)) {
       const last = this.segments.at(-1) ?? null;
       this.cursorSegment = last;
       this.cursorOffset = last === null ? SEGMENT_HEADER_BYTES : last.plannedBytes;
@@ -625,6 +643,8 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
     } else if (this.cursorSegment !== null) {
       this.cursorOffset = Math.min(this.cursorOffset, this.cursorSegment.plannedBytes);
     }
+    // Records read from the failed batch may have been acknowledged past the new end.
+    this.headAckOffset = Math.min(this.headAckOffset, this.segments[0]?.plannedBytes ?? 0);
 
     if (!this.failing) {
       this.failing = true;
@@ -649,6 +669,7 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
     this.plannedTotal -= segment.plannedBytes;
     if (this.segments.length === 0) this.headAckOffset = 0;
     this.newestFirstId = segment.previousFirstId;
+    this.newestLastId = segment.previousLastId;
     segment.removed = true;
     this.closeSegmentFile(segment);
     this.deleteSegmentFile(segment);
@@ -675,6 +696,7 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
   }
 
   private retire(segment: Segment): void {
+    if (this.segments.length === 1) this.newestLastId = this.lastIdOf(segment);
     this.segments.shift();
     this.plannedTotal -= segment.plannedBytes;
     this.retiringBytes += segment.plannedBytes;

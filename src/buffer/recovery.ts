@@ -4,7 +4,7 @@ import { type DiskBufferFs, closeQuietly, errorCode, readFully } from './disk-fs
 import { type AckState, METADATA_FILE_NAME, MetadataFile } from './metadata.js';
 import { QUARANTINE_DIRECTORY_NAME, type Quarantine } from './quarantine.js';
 import { RECORD_HEADER_BYTES } from './record-format.js';
-import { SEGMENT_HEADER_BYTES, Segment, decodeSegmentHeader, parseSegmentFileName } from './segment.js';
+import { SEGMENT_HEADER_BYTES, Segment, type SegmentHeader, decodeSegmentHeader, parseSegmentFileName } from './segment.js';
 import { SegmentFileReader, scanNext } from './segment-reader.js';
 
 export interface RecoveryInput {
@@ -77,7 +77,7 @@ export function recoverDirectory(input: RecoveryInput): RecoveredState {
   const ackedId = ack?.ackedId ?? 0;
 
   const segments = openSegments(fs, directory, found, ackedId, warnings);
-  reportMissingSegments(segments, ack, ackedId, warnings);
+  linkSegments(segments, ack, ackedId, warnings);
 
   let nextId = Math.max(ackedId + 1, 1);
   let appendable = false;
@@ -177,7 +177,7 @@ function openSegments(
     }
 
     const header = readSegmentHeader(fs, path);
-    const segment = new Segment(directory, firstId, header?.previousFirstId ?? 0, size);
+    const segment = new Segment(directory, firstId, header?.previousFirstId ?? 0, header?.previousLastId ?? 0, size);
     segment.headerValid = header !== null && header.firstId === firstId;
     if (!segment.headerValid && size >= SEGMENT_HEADER_BYTES) {
       warnings.push(
@@ -189,7 +189,7 @@ function openSegments(
   return segments;
 }
 
-function readSegmentHeader(fs: DiskBufferFs, path: string): { firstId: number; previousFirstId: number } | null {
+function readSegmentHeader(fs: DiskBufferFs, path: string): SegmentHeader | null {
   let fd: number | null = null;
   try {
     fd = fs.openSync(path, 'r');
@@ -203,25 +203,40 @@ function readSegmentHeader(fs: DiskBufferFs, path: string): { firstId: number; p
   }
 }
 
-/** Warns about segment files deleted from the middle or the front of the queue by something other than the buffer. */
-function reportMissingSegments(segments: Segment[], ack: AckState | null, ackedId: number, warnings: Error[]): void {
+/**
+ * Takes the last id of each segment from the header of the next one, and warns about segment
+ * files deleted from the middle or the front of the queue by something other than the buffer.
+ */
+function linkSegments(segments: Segment[], ack: AckState | null, ackedId: number, warnings: Error[]): void {
   for (let index = 1; index < segments.length; index += 1) {
     const previous = segments[index - 1];
     const segment = segments[index];
-    if (segment.headerValid && segment.previousFirstId > previous.firstId) {
+    if (!segment.headerValid) continue;
+    if (segment.previousFirstId === previous.firstId) {
+      previous.lastId = segment.previousLastId;
+      previous.writtenLastId = segment.previousLastId;
+    } else if (segment.previousFirstId > previous.firstId) {
       warnings.push(
         new BufferCorruptError(
-          `Segment files between ${previous.name} and ${segment.name} are missing: records up to id ${segment.firstId - 1} ` +
-            `that were stored there are lost`,
+          `Segment files between ${previous.name} and ${segment.name} are missing: the records up to id ` +
+            `${segment.previousLastId} that they contained are lost`,
         ),
       );
     }
   }
+  // The segment before the oldest one is missing unless it was acknowledged, dropped by the
+  // full policy (the metadata then names a later head) or never stored a record.
   const head = segments[0];
-  if (ack !== null && head !== undefined && head.firstId > ack.headSegment && head.firstId - 1 > ackedId) {
+  if (
+    head !== undefined &&
+    head.headerValid &&
+    head.previousLastId > ackedId &&
+    (ack === null || head.previousFirstId >= ack.headSegment)
+  ) {
     warnings.push(
       new BufferCorruptError(
-        `Segment files before ${head.name} are missing: unacknowledged records ${ackedId + 1} to ${head.firstId - 1} are lost`,
+        `Segment files before ${head.name} are missing: unacknowledged records ${ackedId + 1} to ` +
+          `${head.previousLastId} are lost`,
       ),
     );
   }
@@ -329,8 +344,8 @@ export function damageWarning(segment: Segment, start: number, end: number, reco
 
 /**
  * Estimates the unacknowledged records and their payload bytes without reading the segments.
- * A segment contains the ids from its name up to the next segment's name minus one. That is
- * exact unless a segment is damaged or a failed write skipped ids.
+ * A segment contains the ids from its name up to the last id stored in the next segment's
+ * header, so the estimate is exact unless records are damaged or segment files are missing.
  */
 function estimateUnread(
   segments: Segment[],
@@ -342,7 +357,7 @@ function estimateUnread(
   let diskBytes = -headAckOffset - newestCorruptBytes;
   segments.forEach((segment, index) => {
     const next = segments[index + 1];
-    const lastId = next === undefined ? (segment.lastId ?? segment.firstId - 1) : next.firstId - 1;
+    const lastId = segment.lastId ?? (next === undefined ? segment.firstId - 1 : next.firstId - 1);
     records += Math.max(0, lastId - Math.max(segment.firstId, ackedId + 1) + 1);
     diskBytes += segment.writtenBytes;
     if (index > 0 || headAckOffset === 0) diskBytes -= Math.min(SEGMENT_HEADER_BYTES, segment.writtenBytes);

@@ -2,20 +2,22 @@ import { join } from 'node:path';
 import { crc32c } from './crc32c.js';
 
 /**
- * Every segment file starts with a 32-byte header, integers little-endian:
+ * Every segment file starts with a 40-byte header, integers little-endian:
  *
  *   offset 0   4 bytes  magic "RSEG"
  *   offset 4   u16      format version (1)
  *   offset 6   u16      reserved, zero
  *   offset 8   u64      id of the first record, also the file name
  *   offset 16  u64      first id of the segment written before this one, 0 for none
- *   offset 24  u32      CRC-32C of bytes [0, 24)
- *   offset 28  u32      reserved, zero
+ *   offset 24  u64      id of the last record in that segment, 0 for none
+ *   offset 32  u32      CRC-32C of bytes [0, 32)
+ *   offset 36  u32      reserved, zero
  *
- * The previous-segment field lets open tell a segment deleted from the middle of the queue
- * apart from ids skipped after a failed write.
+ * The two previous-segment fields let open detect a segment deleted from the middle of the
+ * queue, and count the records of every segment without reading it even when a failed write
+ * skipped ids.
  */
-export const SEGMENT_HEADER_BYTES = 32;
+export const SEGMENT_HEADER_BYTES = 40;
 
 const SEGMENT_MAGIC = 0x47455352; // "RSEG" read as a little-endian u32
 const SEGMENT_VERSION = 1;
@@ -36,6 +38,7 @@ export function parseSegmentFileName(name: string): number | null {
 export interface SegmentHeader {
   firstId: number;
   previousFirstId: number;
+  previousLastId: number;
 }
 
 export function encodeSegmentHeader(header: SegmentHeader): Buffer {
@@ -44,7 +47,8 @@ export function encodeSegmentHeader(header: SegmentHeader): Buffer {
   buffer.writeUInt16LE(SEGMENT_VERSION, 4);
   writeUint64(buffer, header.firstId, 8);
   writeUint64(buffer, header.previousFirstId, 16);
-  buffer.writeUInt32LE(crc32c(buffer, 0, 0, 24), 24);
+  writeUint64(buffer, header.previousLastId, 24);
+  buffer.writeUInt32LE(crc32c(buffer, 0, 0, 32), 32);
   return buffer;
 }
 
@@ -52,8 +56,8 @@ export function encodeSegmentHeader(header: SegmentHeader): Buffer {
 export function decodeSegmentHeader(buffer: Buffer): SegmentHeader | null {
   if (buffer.length < SEGMENT_HEADER_BYTES) return null;
   if (buffer.readUInt32LE(0) !== SEGMENT_MAGIC || buffer.readUInt16LE(4) !== SEGMENT_VERSION) return null;
-  if (buffer.readUInt32LE(24) !== crc32c(buffer, 0, 0, 24)) return null;
-  return { firstId: readUint64(buffer, 8), previousFirstId: readUint64(buffer, 16) };
+  if (buffer.readUInt32LE(32) !== crc32c(buffer, 0, 0, 32)) return null;
+  return { firstId: readUint64(buffer, 8), previousFirstId: readUint64(buffer, 16), previousLastId: readUint64(buffer, 24) };
 }
 
 export function writeUint64(buffer: Buffer, value: number, offset: number): void {
@@ -98,6 +102,7 @@ export class Segment {
     directory: string,
     readonly firstId: number,
     readonly previousFirstId: number,
+    readonly previousLastId: number,
     sizeBytes: number,
   ) {
     this.name = segmentFileName(firstId);

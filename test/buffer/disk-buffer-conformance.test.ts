@@ -1,8 +1,8 @@
 import { DiskBuffer, type EventQueue } from '../../src/buffer/index.js';
+import { SEGMENT_HEADER_BYTES } from '../../src/buffer/segment.js';
 import { makeTempDirectory } from './helpers.js';
 import { CONFORMANCE_PAYLOAD_BYTES, runQueueConformance } from './queue-conformance.js';
 
-const SEGMENT_HEADER_BYTES = 32;
 const RECORD_BYTES = 16 + CONFORMANCE_PAYLOAD_BYTES;
 const RECORDS_PER_SEGMENT = 8;
 

@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
-import * as fs from 'node:fs';
 import { test } from 'node:test';
 import { DiskBuffer, type DiskBufferFs, type FsyncMode } from '../../src/buffer/index.js';
-import { createRandom, makeTempDirectory, nextTurn } from './helpers.js';
+import { FaultyFs, createRandom, makeTempDirectory, nextTurn } from './helpers.js';
 
 /** Set DISK_BUFFER_SEED to replay one run; otherwise RUNS seeds from a fixed base run. */
 const REPLAY_SEED = process.env.DISK_BUFFER_SEED === undefined ? null : Number(process.env.DISK_BUFFER_SEED);
-const RUNS = Number(process.env.DISK_BUFFER_RUNS ?? 40);
+const RUNS = Number(process.env.DISK_BUFFER_RUNS ?? 30);
 const OPERATIONS_PER_RUN = 300;
 const CHARACTERS = ['a', 'b', 'z', '0', ' ', '-', 'é', '✓', '😀'];
 
@@ -21,7 +20,7 @@ interface ModelRecord {
  * every descriptor it opened and makes every later call fail, so an abandoned DiskBuffer can
  * neither write nor hold files open.
  */
-function createKillableFs(): { fs: DiskBufferFs; kill: () => void } {
+function createKillableFs(base: DiskBufferFs): { fs: DiskBufferFs; kill: () => void } {
   const descriptors = new Set<number>();
   let dead = false;
   const check = (): void => {
@@ -30,55 +29,55 @@ function createKillableFs(): { fs: DiskBufferFs; kill: () => void } {
   const killable: DiskBufferFs = {
     openSync(path, flags, mode) {
       check();
-      const fd = fs.openSync(path, flags, mode);
+      const fd = base.openSync(path, flags, mode);
       descriptors.add(fd);
       return fd;
     },
     closeSync(fd) {
       check();
       descriptors.delete(fd);
-      fs.closeSync(fd);
+      base.closeSync(fd);
     },
     readSync(fd, buffer, offset, length, position) {
       check();
-      return fs.readSync(fd, buffer, offset, length, position);
+      return base.readSync(fd, buffer, offset, length, position);
     },
     writeSync(fd, buffer, offset, length, position) {
       check();
-      return fs.writeSync(fd, buffer, offset, length, position);
+      return base.writeSync(fd, buffer, offset, length, position);
     },
     fsync(fd, callback) {
       check();
-      fs.fsync(fd, callback);
+      base.fsync(fd, callback);
     },
     fsyncSync(fd) {
       check();
-      fs.fsyncSync(fd);
+      base.fsyncSync(fd);
     },
     ftruncateSync(fd, length) {
       check();
-      fs.ftruncateSync(fd, length);
+      base.ftruncateSync(fd, length);
     },
     statSync(path) {
       check();
-      return fs.statSync(path);
+      return base.statSync(path);
     },
     readdirSync(path) {
       check();
-      return fs.readdirSync(path);
+      return base.readdirSync(path);
     },
     mkdirSync(path, options) {
       check();
-      return fs.mkdirSync(path, options);
+      return base.mkdirSync(path, options);
     },
     unlinkSync(path) {
       check();
-      fs.unlinkSync(path);
+      base.unlinkSync(path);
     },
   };
   const kill = (): void => {
     dead = true;
-    for (const fd of descriptors) fs.closeSync(fd);
+    for (const fd of descriptors) base.closeSync(fd);
     descriptors.clear();
   };
   return { fs: killable, kill };
@@ -89,22 +88,28 @@ async function runModel(seed: number): Promise<void> {
   const directory = await makeTempDirectory('disk-buffer-model-');
   const segmentBytes = [320, 1024, 4096][random.integer(0, 2)];
   const fsyncMode: FsyncMode = (['never', 'never', 'interval', 'batch'] as const)[random.integer(0, 3)];
-  let killable = createKillableFs();
+  // Segment writes fail with ENOSPC while `faultActive`, and the model drops what the buffer must drop.
+  const faultyFs = new FaultyFs();
+  let faultActive = false;
+  let killable = createKillableFs(faultyFs);
   let current: DiskBuffer | null = null;
 
   const openBuffer = async (): Promise<DiskBuffer> => {
-    killable = createKillableFs();
+    killable = createKillableFs(faultyFs);
     const opened = new DiskBuffer({
       directory: directory.path,
       maxBytes: 16 * 1024 * 1024,
       segmentBytes,
       fsync: fsyncMode,
       fsyncIntervalMs: 5,
+      retryDelayMs: 0,
       fs: killable.fs,
     });
-    // An abandoned buffer reports its failing calls; only the current one must stay quiet.
+    // An abandoned buffer reports its failing calls, and injected write errors are expected.
+    // Any other warning from the current buffer is a failure.
     opened.on('warning', (warning) => {
-      if (opened === current) warnings.push(warning.message);
+      const injected = faultActive && (warning as { code?: string }).code === 'ERR_SYSLOG_BUFFER_IO';
+      if (opened === current && !injected) warnings.push(warning.message);
     });
     current = opened;
     await opened.open();
@@ -122,9 +127,48 @@ async function runModel(seed: number): Promise<void> {
   let model: ModelRecord[] = [];
   let readCount = 0;
   let lastId = 0;
+  let maxAckedId = 0;
+  /** Ids pushed since the last end of a turn, still in the pending batch. */
+  let pendingIds: number[] = [];
+  /** Records returned by read from a batch whose write failed: delivered, but gone after a restart. */
+  const unwritten = new Set<number>();
   const warnings: string[] = [];
   let buffer = await openBuffer();
   const log: string[] = [];
+
+  const heal = (): void => {
+    faultActive = false;
+    faultyFs.heal();
+  };
+
+  /**
+   * Lets the buffer write its pending batch. While the disk is full the write fails: the
+   * pending records not read yet are dropped, and the ones read are delivered but never stored.
+   */
+  const endTurn = async (): Promise<void> => {
+    const failedBefore = faultyFs.failedCalls;
+    await nextTurn();
+    if (faultyFs.failedCalls > failedBefore) {
+      const pending = new Set(pendingIds);
+      const readIds = new Set(model.slice(0, readCount).map((record) => record.id));
+      for (const id of pending) if (readIds.has(id)) unwritten.add(id);
+      const dropped = model.filter((record) => pending.has(record.id) && !readIds.has(record.id)).length;
+      model = model.filter((record) => !pending.has(record.id) || readIds.has(record.id));
+      assert.ok(dropped >= 0);
+    }
+    pendingIds = [];
+  };
+
+  /** Applies a restart to the model: every unacknowledged record is unread again, except those never written. */
+  const forgetUnwritten = (): void => {
+    // Ids handed out for records that were never stored may be handed out again after a
+    // restart; new ids only have to stay above the stored and the acknowledged ones.
+    model = model.filter((record) => !unwritten.has(record.id));
+    lastId = Math.max(maxAckedId, ...model.map((record) => record.id));
+    unwritten.clear();
+    pendingIds = [];
+    readCount = 0;
+  };
 
   const checkCounts = (step: string): void => {
     assert.equal(buffer.stats().records, model.length, `${step}: stats().records`);
@@ -150,6 +194,7 @@ async function runModel(seed: number): Promise<void> {
           assert.ok(id > lastId, `${step}: id ${id} after ${lastId}`);
           lastId = id;
           model.push({ id, payload, bytes: Buffer.byteLength(payload) });
+          pendingIds.push(id);
         }
         log.push(`push ${count}`);
       } else if (dice < 0.65) {
@@ -169,26 +214,36 @@ async function runModel(seed: number): Promise<void> {
         if (readCount === 0) continue;
         const id = random.next() < 0.1 ? lastId + 5 : model[random.integer(0, readCount - 1)].id;
         const effective = Math.min(id, model[readCount - 1].id);
+        maxAckedId = Math.max(maxAckedId, effective);
         const removed = model.filter((record) => record.id <= effective).length;
         model = model.slice(removed);
         readCount -= removed;
         buffer.ack(id);
         log.push(`ack ${id}`);
-      } else if (dice < 0.9) {
-        await nextTurn();
+      } else if (dice < 0.87) {
+        await endTurn();
         log.push('turn');
+      } else if (dice < 0.9) {
+        faultActive = !faultActive;
+        // Every segment write fails from its first byte, so a failed turn drops its whole batch.
+        // Writes cut short half-way are covered by the write error tests.
+        if (faultActive) faultyFs.failWrites('ENOSPC');
+        else faultyFs.heal();
+        log.push(faultActive ? 'disk full' : 'disk healed');
       } else if (dice < 0.95) {
+        heal();
         await buffer.close();
         buffer = await openBuffer();
-        readCount = 0;
+        forgetUnwritten();
         log.push('reopen');
         checkCounts(`${step} after reopen`);
       } else {
         // Let the batch and the metadata reach the page cache, then abandon the buffer as a killed process would.
-        await nextTurn();
+        heal();
+        await endTurn();
         killable.kill();
         buffer = await openBuffer();
-        readCount = 0;
+        forgetUnwritten();
         log.push('crash');
         checkCounts(`${step} after crash`);
       }
@@ -200,7 +255,7 @@ async function runModel(seed: number): Promise<void> {
     const message = error instanceof Error ? error.message : String(error);
     throw new Error(
       `seed ${seed} failed (replay with DISK_BUFFER_SEED=${seed}), segmentBytes ${segmentBytes}, fsync ${fsyncMode}: ` +
-        `${message}\nlast operations: ${log.slice(-12).join(', ')}`,
+        `${message}\nlast operations: ${log.slice(REPLAY_SEED === null ? -12 : 0).join(', ')}`,
       { cause: error },
     );
   } finally {

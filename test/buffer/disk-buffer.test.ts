@@ -7,7 +7,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { DiskBuffer, type DiskBufferFs, type DiskBufferOptions, type DropReason, type FsyncMode } from '../../src/buffer/index.js';
 import { encodeMetadataSlot } from '../../src/buffer/metadata.js';
-import { encodeSegmentHeader, segmentFileName } from '../../src/buffer/segment.js';
+import { SEGMENT_HEADER_BYTES, encodeSegmentHeader, segmentFileName } from '../../src/buffer/segment.js';
 import { BufferIOError, InvalidOptionError } from '../../src/errors.js';
 import { makeTempDirectory, nextTurn, payloadOf, readAll, segmentPaths } from './helpers.js';
 
@@ -96,8 +96,9 @@ describe('DiskBuffer - lifecycle', () => {
       const drops: Array<[number, DropReason]> = [];
       buffer.on('drop', (count, reason) => drops.push([count, reason]));
       await buffer.open();
-      assert.equal(buffer.push('x'.repeat(1024 - 48), 976), 1, 'a record that fills a segment fits');
-      assert.equal(buffer.push('x'.repeat(1024 - 47), 977), -1);
+      const largest = 1024 - SEGMENT_HEADER_BYTES - 16;
+      assert.equal(buffer.push('x'.repeat(largest), largest), 1, 'a record that fills a segment fits');
+      assert.equal(buffer.push('x'.repeat(largest + 1), largest + 1), -1);
       assert.deepEqual(drops, [[1, 'oversize']]);
       assert.equal(buffer.stats().dropped, 1);
       await buffer.close();
@@ -238,7 +239,7 @@ describe('DiskBuffer - capacity', () => {
     await withDirectory(async (directory) => {
       const segmentBytes = 8 * 1024 * 1024;
       const recordBytes = 16 + 200;
-      const recordsPerSegment = Math.floor((segmentBytes - 32) / recordBytes);
+      const recordsPerSegment = Math.floor((segmentBytes - SEGMENT_HEADER_BYTES) / recordBytes);
       const sparseSegments = 127;
       const newestFirstId = sparseSegments * recordsPerSegment + 1;
 
@@ -259,9 +260,10 @@ describe('DiskBuffer - capacity', () => {
       for (let index = 0; index < sparseSegments; index += 1) {
         const firstId = index * recordsPerSegment + 1;
         const previousFirstId = index === 0 ? 0 : firstId - recordsPerSegment;
+        const previousLastId = index === 0 ? 0 : firstId - 1;
         const path = join(directory, segmentFileName(firstId));
-        fs.writeFileSync(path, encodeSegmentHeader({ firstId, previousFirstId }));
-        fs.truncateSync(path, 32 + recordsPerSegment * recordBytes);
+        fs.writeFileSync(path, encodeSegmentHeader({ firstId, previousFirstId, previousLastId }));
+        fs.truncateSync(path, SEGMENT_HEADER_BYTES + recordsPerSegment * recordBytes);
       }
 
       const buffer = new DiskBuffer({ directory, maxBytes: 2 * 1024 * 1024 * 1024, segmentBytes, fsync: 'never' });

@@ -11,6 +11,7 @@ import {
   type EventQueue,
   type QueueRecord,
 } from '../../src/buffer/index.js';
+import { SEGMENT_HEADER_BYTES } from '../../src/buffer/segment.js';
 
 /** Creates an empty temporary directory; `remove` deletes it with its content. */
 export async function makeTempDirectory(prefix = 'disk-buffer-'): Promise<{ path: string; remove: () => Promise<void> }> {
@@ -55,8 +56,6 @@ export function createRandom(seed: number): { next: () => number; integer: (min:
 export const BACKLOG_PAYLOAD_BYTES = 40;
 /** On-disk size of one backlog record: 16-byte header and payload. */
 export const BACKLOG_RECORD_BYTES = 16 + BACKLOG_PAYLOAD_BYTES;
-/** Size of the header at the start of every segment file. */
-export const SEGMENT_HEADER_BYTES = 32;
 
 /** Returns the payload of backlog record `id`. */
 export function backlogPayload(id: number): string {
