@@ -29,7 +29,7 @@ export interface DiskBufferOptions {
   fsync?: FsyncMode;
   /** Period of the `interval` mode in milliseconds. Default 1000. */
   fsyncIntervalMs?: number;
-  /** What `push` does when a record does not fit under `maxBytes`. Default `block`. */
+  /** Policy of `push` for a record that does not fit under `maxBytes`. Default `block`. */
   whenFull?: FullPolicy;
   /** After a failed write, `push` drops records for this many milliseconds before writing is tried again. Default 1000. */
   retryDelayMs?: number;

@@ -501,7 +501,7 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
     return { records, bytes: Math.max(0, remainingBytes - records * RECORD_HEADER_BYTES) };
   }
 
-  /** Returns the id of the last record in `segment`, estimated from the next segment's name when the headers did not tell. */
+  /** Returns the id of the last record in `segment`, estimated from the next segment's name when no header recorded it. */
   private lastIdOf(segment: Segment): number {
     if (segment.lastId !== null) return segment.lastId;
     const next = this.segments[this.segments.indexOf(segment) + 1];

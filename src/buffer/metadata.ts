@@ -13,7 +13,7 @@ import { readUint64, writeUint64 } from './segment.js';
  *   offset 6   u16      reserved, zero
  *   offset 8   u64      sequence number, incremented on every write
  *   offset 16  u64      acknowledged id: every record up to it was delivered
- *   offset 24  u64      first id of the oldest segment that still holds unacknowledged records
+ *   offset 24  u64      first id of the oldest segment that still contains unacknowledged records
  *   offset 32  u64      offset in that segment where reading resumes
  *   offset 40  u32      CRC-32C of bytes [0, 40)
  *   offset 44           zero up to 64

@@ -26,7 +26,7 @@ export interface RecoveredState {
   nextId: number;
   /** True when the newest segment takes further appends; its `fd` is then open for writing. */
   appendable: boolean;
-  /** Unacknowledged records on disk. NOTE: estimated from segment names and sizes, see `estimateUnread`. */
+  /** Unacknowledged records on disk. NOTE: estimated from segment headers without reading records, see `estimateUnread`. */
   unreadRecords: number;
   /** UTF-8 payload bytes of those records, estimated the same way. */
   unreadBytes: number;

@@ -162,7 +162,7 @@ async function runModel(seed: number): Promise<void> {
   /** Applies a restart to the model: every unacknowledged record is unread again, except those never written. */
   const forgetUnwritten = (): void => {
     // Ids handed out for records that were never stored may be handed out again after a
-    // restart; new ids only have to stay above the stored and the acknowledged ones.
+    // restart. New ids only have to stay above the stored and the acknowledged ones.
     model = model.filter((record) => !unwritten.has(record.id));
     lastId = Math.max(maxAckedId, ...model.map((record) => record.id));
     unwritten.clear();
