@@ -22,7 +22,7 @@ export interface UpstreamOptions {
   backup?: boolean;
   /** TCP framing. Default `octet-counting`. */
   framing?: Framing;
-  /** UDP: largest datagram payload. Default 2048 bytes. */
+  /** UDP: largest datagram payload in bytes, from 480 to 65,527. Default 2048. Over IPv4 the transport lowers it to 65,507. */
   maxDatagramBytes?: number;
   /** TLS options for this collector; `caFile`, `certFile` and `keyFile` are read again on every connect. */
   tls?: TlsConnectionOptions & TlsFileOptions;

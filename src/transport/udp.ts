@@ -3,7 +3,7 @@ import { lookup } from 'node:dns/promises';
 import { EventEmitter } from 'eventemitter3';
 import type { QueueRecord } from '../buffer/queue.js';
 import { ConnectionClosedError, ConnectTimeoutError } from '../errors.js';
-import { encodeDatagram } from '../format/framing.js';
+import { UDP_MAX_PAYLOAD_IPV4, UDP_MAX_PAYLOAD_IPV6, encodeDatagram } from '../format/framing.js';
 import type { Connection, ConnectionEvents } from './connection.js';
 import type { ConnectFunction, ConnectOptions } from './options.js';
 
@@ -176,7 +176,10 @@ export const connectUdp: ConnectFunction = async (options) => {
     socket.close();
     throw error;
   }
-  return new UdpConnection(socket, options);
+  // The pool accepts caps up to the IPv6 limit. Over IPv4 a larger datagram fails with EMSGSIZE
+  // and is lost, so the cap shrinks to the IPv4 limit once the address family is known.
+  const familyLimit = address.family === 6 ? UDP_MAX_PAYLOAD_IPV6 : UDP_MAX_PAYLOAD_IPV4;
+  return new UdpConnection(socket, { ...options, maxDatagramBytes: Math.min(options.maxDatagramBytes, familyLimit) });
 };
 
 async function withTimeout<T>(promise: Promise<T>, options: ConnectOptions): Promise<T> {
