@@ -20,6 +20,7 @@ export type { Connection, ConnectionEvents } from './transport/connection.js';
 export type { ConnectFunction, ConnectOptions, Framing, Protocol } from './transport/options.js';
 
 export {
+  BufferCorruptError,
   BufferIOError,
   ConnectionClosedError,
   ConnectTimeoutError,
