@@ -584,7 +584,7 @@ function run(command: string, args: string[], cwd: string): Promise<void> {
 export async function makeTestCertificates(
   dir: string,
   hosts: string[] = [],
-): Promise<{ caFile: string; certFile: string; keyFile: string; ca: Buffer }> {
+): Promise<{ caFile: string; caKeyFile: string; certFile: string; keyFile: string; ca: Buffer }> {
   await mkdir(dir, { recursive: true });
   const caKey = join(dir, 'ca-key.pem');
   const caFile = join(dir, 'ca.pem');
@@ -623,5 +623,91 @@ export async function makeTestCertificates(
       '-days', '7', '-extfile', extensionsFile],
     dir,
   );
-  return { caFile, certFile, keyFile, ca: await readFile(caFile) };
+  return { caFile, caKeyFile: caKey, certFile, keyFile, ca: await readFile(caFile) };
+}
+
+/** A server certificate from `issueServerCertificate`, as files and as PEM contents. */
+export interface IssuedCertificate {
+  certFile: string;
+  keyFile: string;
+  cert: Buffer;
+  key: Buffer;
+}
+
+/**
+ * Issues another server certificate, signed by a CA from `makeTestCertificates`, into
+ * `dir/name/`. Its subjectAltName lists only `hosts` (IP literals as IP entries, names as DNS
+ * entries). The validity defaults to one hour ago until 7 days ahead, and a `notAfter` in the past
+ * makes an expired certificate. It uses `openssl ca`, because `openssl x509` in OpenSSL 3.0 cannot
+ * set a start date.
+ */
+export async function issueServerCertificate(
+  authority: { caFile: string; caKeyFile: string },
+  dir: string,
+  name: string,
+  hosts: string[],
+  validity: { notBefore?: Date; notAfter?: Date } = {},
+): Promise<IssuedCertificate> {
+  if (hosts.length === 0) throw new Error('issueServerCertificate requires at least one host for the subjectAltName');
+  const directory = join(dir, name);
+  await mkdir(directory, { recursive: true });
+  const keyFile = join(directory, 'key.pem');
+  const certFile = join(directory, 'cert.pem');
+  const requestFile = join(directory, 'request.csr');
+  const extensionsFile = join(directory, 'extensions.cnf');
+  const configFile = join(directory, 'ca.cnf');
+
+  const names = hosts.map((host) => (isIP(host) !== 0 ? `IP:${host}` : `DNS:${host}`));
+  await writeFile(
+    extensionsFile,
+    [
+      `subjectAltName=${names.join(',')}`,
+      'basicConstraints=critical,CA:FALSE',
+      'keyUsage=critical,digitalSignature,keyEncipherment',
+      'extendedKeyUsage=serverAuth',
+      '',
+    ].join('\n'),
+  );
+  // `openssl ca` keeps an index of issued certificates and a serial number file.
+  await writeFile(join(directory, 'index.txt'), '');
+  await writeFile(join(directory, 'serial'), '01\n');
+  await writeFile(
+    configFile,
+    [
+      '[ca]',
+      'default_ca = test_ca',
+      '[test_ca]',
+      `database = ${join(directory, 'index.txt')}`,
+      `new_certs_dir = ${directory}`,
+      `serial = ${join(directory, 'serial')}`,
+      'default_md = sha256',
+      'policy = any_name',
+      'unique_subject = no',
+      '[any_name]',
+      'commonName = supplied',
+      '',
+    ].join('\n'),
+  );
+
+  const notBefore = validity.notBefore ?? new Date(Date.now() - 3_600_000);
+  const notAfter = validity.notAfter ?? new Date(Date.now() + 7 * 86_400_000);
+  await run(
+    'openssl',
+    ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', keyFile, '-out', requestFile,
+      '-subj', `/CN=${hosts[0]}`],
+    directory,
+  );
+  await run(
+    'openssl',
+    ['ca', '-batch', '-notext', '-config', configFile, '-cert', authority.caFile, '-keyfile', authority.caKeyFile,
+      '-in', requestFile, '-out', certFile, '-extfile', extensionsFile,
+      '-startdate', opensslTime(notBefore), '-enddate', opensslTime(notAfter)],
+    directory,
+  );
+  return { certFile, keyFile, cert: await readFile(certFile), key: await readFile(keyFile) };
+}
+
+/** Formats a date as the GeneralizedTime that `openssl ca -startdate` expects: YYYYMMDDHHMMSSZ. */
+function opensslTime(date: Date): string {
+  return `${date.toISOString().replace(/[-:T]/g, '').slice(0, 14)}Z`;
 }
