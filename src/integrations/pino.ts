@@ -1,4 +1,5 @@
 import { writeSync } from 'node:fs';
+import { workerData } from 'node:worker_threads';
 import build from 'pino-abstract-transport';
 import { InvalidOptionError } from '../errors.js';
 import { describe } from '../format/format-options.js';
@@ -59,7 +60,7 @@ interface PinoLine {
   record: Record<string, unknown> | undefined;
 }
 
-/** Logger settings that pino 10 sends to the worker before the first line (`expectPinoConfig`). */
+/** Logger settings that pino sends to the worker before the first line when `pinoWillSendConfig` is set (pino 10 does). */
 interface PinoConfig {
   levels?: { values?: Record<string, number> };
   messageKey?: string;
@@ -127,7 +128,8 @@ export default async function pinoTransport(workerOptions: PinoTransportOptions)
       }
     },
     {
-      expectPinoConfig: true,
+      // Waiting for settings that a pino version never sends would fail at start, so wait only when pino announced them.
+      expectPinoConfig: pinoWillSendConfig(),
       // Never throws, so an unparsable line is sent as it is instead of being skipped.
       parseLine: parsePinoLine,
       close: async () => {
@@ -164,6 +166,12 @@ async function sendLine(sender: SyslogSender, event: SyslogEvent): Promise<void>
   }
   // The queue is full: stop reading, so pino's buffer fills up instead of this thread's memory.
   if (!accepted) await sender.ready();
+}
+
+/** Reads the flag with which pino announces its settings, where pino-abstract-transport 3 reads it. */
+function pinoWillSendConfig(): boolean {
+  const data = workerData as { workerData?: { pinoWillSendConfig?: unknown } } | null | undefined;
+  return data?.workerData?.pinoWillSendConfig === true;
 }
 
 function parsePinoLine(line: string): PinoLine {
