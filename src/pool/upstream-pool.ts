@@ -42,7 +42,8 @@ export interface UpstreamPoolOptions {
   /**
    * TCP, TLS and RELP: probe with a separate TCP handshake, which finds a collector host that went
    * silent without closing the connection. False counts a probe as passed while the connection
-   * stays open. Default true.
+   * stays open. Default true. Upstreams whose protocol has an entry in `connectors` never probe
+   * actively, because the handshake would bypass the connector.
    */
   activeProbes?: boolean;
   /** Backoff between connect attempts. Defaults 500 ms, 30,000 ms, factor 2, with jitter. */
@@ -140,7 +141,10 @@ export class UpstreamPool extends EventEmitter<UpstreamPoolEvents> {
         tls: config.tls,
         relpWindowSize,
       };
-      const upstream = new Upstream(config, index, connectOptions, connectors[config.protocol], reconnect, probeIntervalMs, activeProbes);
+      // A custom connector may reach the collector another way (a tunnel, its own resolver), where
+      // a direct handshake to host:port fails and would tear down every healthy connection.
+      const probesActive = activeProbes && options.connectors?.[config.protocol] === undefined;
+      const upstream = new Upstream(config, index, connectOptions, connectors[config.protocol], reconnect, probeIntervalMs, probesActive);
       connectOptions.onTruncate = () => this.emit('truncate', upstream);
       upstream.on('status', (change) => this.emit('status', change));
       upstream.on('confirm', (source, records) => this.emit('confirm', source, records));
