@@ -209,8 +209,8 @@ test('rsyslog interop - failover pair loses nothing across a restart', { timeout
 
   await primary.restart();
   await waitUntil(() => sender.stats().upstreams[0].status === 'up', 'the restarted primary is up');
-  // Failback waits until the restarted primary passed two probes, 50 ms apart.
-  await delay(200);
+  // Traffic fails back once the restarted primary passed two health probes.
+  await waitUntil(() => sender.pool.upstreams[0].probesPassed >= 2, 'the restarted primary passed two probes');
   sendRange(41, 60);
   await sender.flush(10_000);
   assert.deepEqual(await sender.close(5_000), { delivered: true, pending: 0 });
