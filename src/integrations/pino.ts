@@ -144,14 +144,17 @@ export default async function pinoTransport(workerOptions: PinoTransportOptions)
   );
 }
 
+/** Keys that pino 10 adds to a single target's options: custom levels, dedupe and the settings flag. */
+const PINO_ADDED_KEYS = ['levels', 'dedupe', 'pinoWillSendConfig'];
+
 /**
  * Removes what pino and thread-stream add to the options on their way to the worker
- * (`pinoWillSendConfig`, `$context` and other keys starting with `$`), so that the check for
+ * (`PINO_ADDED_KEYS`, and `$context` and other keys starting with `$`), so that the check for
  * misspelled options checks only the caller's own.
  */
 function withoutPinoKeys(options: PinoTransportOptions): PinoTransportOptions {
   if (!isPlainObject(options)) return options;
-  const entries = Object.entries(options).filter(([key]) => !key.startsWith('$') && key !== 'pinoWillSendConfig');
+  const entries = Object.entries(options).filter(([key]) => !key.startsWith('$') && !PINO_ADDED_KEYS.includes(key));
   return Object.fromEntries(entries) as unknown as PinoTransportOptions;
 }
 
@@ -209,7 +212,12 @@ interface MapperSettings {
 
 /** Turns one pino line into a `SyslogEvent`. Exported for tests. */
 export class PinoRecordMapper {
-  constructor(private readonly settings: MapperSettings) {}
+  /** Level labels by number, the reverse of `levelValues`. */
+  private readonly labels: Map<number, string>;
+
+  constructor(private readonly settings: MapperSettings) {
+    this.labels = new Map(Object.entries(settings.levelValues).map(([label, value]) => [value, label]));
+  }
 
   toEvent({ line, record }: PinoLine): SyslogEvent {
     if (record === undefined) return { message: line };
@@ -237,16 +245,27 @@ export class PinoRecordMapper {
     return line;
   }
 
-  /** Returns undefined for a level it cannot read, which leaves the configured default severity. */
+  /**
+   * Looks the level up in `levelSeverities` by number and by label, then falls back to the
+   * standard mapping. Returns undefined for a level it cannot read, which leaves the configured
+   * default severity.
+   */
   private severity(level: unknown): number | undefined {
-    const mapped = this.settings.levelSeverities.get(String(level));
-    if (mapped !== undefined) return mapped;
-    if (typeof level === 'number' && Number.isFinite(level)) return pinoLevelToSeverity(level);
-    if (typeof level === 'string' && Object.hasOwn(this.settings.levelValues, level)) {
-      const number = this.settings.levelValues[level];
-      return this.settings.levelSeverities.get(String(number)) ?? pinoLevelToSeverity(number);
+    let value: number;
+    if (typeof level === 'number' && Number.isFinite(level)) {
+      value = level;
+    } else if (typeof level === 'string' && Object.hasOwn(this.settings.levelValues, level)) {
+      value = this.settings.levelValues[level];
+    } else {
+      return typeof level === 'string' ? this.settings.levelSeverities.get(level) : undefined;
     }
-    return undefined;
+    const { levelSeverities } = this.settings;
+    const label = this.labels.get(value);
+    return (
+      levelSeverities.get(String(value)) ??
+      (label === undefined ? undefined : levelSeverities.get(label)) ??
+      pinoLevelToSeverity(value)
+    );
   }
 }
 

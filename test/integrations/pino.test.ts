@@ -83,6 +83,24 @@ test('pino transport - maps levels, fields and messages', async () => {
   }
 });
 
+test('pino transport - reads messageKey and custom levels', async () => {
+  const collector = await TestCollector.start();
+  try {
+    const result = await runApp({
+      TRANSPORT_TARGET: SOURCE_TARGET,
+      TRANSPORT_OPTIONS: transportOptions(collector.port, { levelSeverities: { audit: 'notice' } }),
+      LOGGER_OPTIONS: JSON.stringify({ messageKey: 'text', customLevels: { audit: 35 } }),
+    });
+    assert.equal(result.code, 0, result.stderr);
+    const frames = (await collector.waitForFrames(9)).map(withoutTime);
+    // pino sends its messageKey to the worker, so MSG comes from "text".
+    assert.equal(frames[2], '<14>1 TIME host1.example.com billing 4242 - - level info');
+    assert.equal(frames[8], '<13>1 TIME host1.example.com billing 4242 - - level audit');
+  } finally {
+    await collector.close();
+  }
+});
+
 test('pino transport - sends JSON lines when asked', async () => {
   const collector = await TestCollector.start();
   try {
@@ -227,6 +245,7 @@ test('PinoRecordMapper - level map, labels and times', () => {
   assert.equal(event({ level: 35, message: 'm' }).severity, 5);
   assert.equal(event({ level: 'notice', message: 'm' }).severity, 5);
   assert.equal(event({ level: 'audit', message: 'm' }).severity, 1);
+  assert.equal(event({ level: 45, message: 'm' }).severity, 1);
   assert.equal(event({ level: 'info', message: 'm' }).severity, 6);
   assert.equal(event({ level: 'unknown', message: 'm' }).severity, undefined);
   assert.equal(event({ level: 30, message: 'text' }).message, 'text');
