@@ -63,6 +63,9 @@ export interface EventQueue extends EventEmitter<QueueEvents> {
   /** Confirms every record whose id is at most `id`; they leave the queue for good. */
   ack(id: number): void;
 
+  /** What `push` does at the maximum. */
+  readonly whenFull: FullPolicy;
+
   /** True while the queue holds its maximum. */
   readonly full: boolean;
 

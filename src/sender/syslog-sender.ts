@@ -137,9 +137,11 @@ export class SyslogSender extends EventEmitter<SyslogSenderEvents> {
   }
 
   /**
-   * Formats and queues one event. Returns false when the queue is full. With `block` the event
-   * was taken, and the caller should `await sender.ready()` before sending more. With
-   * `drop-newest` it was dropped and counted. Throws `InvalidEventError` only for an event that
+   * Formats and queues one event. Returns true when the event was queued and there is room for
+   * more. Returns false in two cases: with `block` the queue is now full, so the event was taken
+   * and the caller should `await sender.ready()` before sending more; with `drop-newest` (or
+   * after a buffer write error) the event was dropped and counted. With `drop-oldest` the new
+   * event is always queued and older ones are dropped and counted. Throws `InvalidEventError` only for an event that
    * cannot be formatted (see `sdNamePolicy`); never for a collector's state.
    */
   send(event: SyslogEvent | string): boolean {
@@ -153,7 +155,7 @@ export class SyslogSender extends EventEmitter<SyslogSenderEvents> {
     if (id < 0) return false;
     this.accepted += 1;
     this.dispatcher.schedule();
-    if (this.queue.full) {
+    if (this.queue.full && this.queue.whenFull === 'block') {
       this.blocked = true;
       return false;
     }

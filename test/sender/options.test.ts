@@ -62,12 +62,15 @@ test('SyslogSender - drop-newest counts drops while down', async () => {
   const sender = createSender(['tcp://127.0.0.1:9'], {}, { maxQueueRecords: 10, whenFull: 'drop-newest' });
   const drops: number[] = [];
   sender.on('drop', ({ count }) => drops.push(count));
-  const results = Array.from({ length: 15 }, (_, index) => sender.send(`event ${index}`));
-  assert.equal(results.filter((accepted) => accepted).length, 9);
-  assert.equal(sender.stats().dropped.full, 5);
-  assert.equal(drops.reduce((sum, count) => sum + count, 0), 5);
-  assert.equal(sender.stats().pending, 10);
-  await sender.close(100);
+  try {
+    const results = Array.from({ length: 15 }, (_, index) => sender.send(`event ${index}`));
+    assert.deepEqual(results, [...Array(10).fill(true), ...Array(5).fill(false)]);
+    assert.equal(sender.stats().dropped.full, 5);
+    assert.equal(drops.reduce((sum, count) => sum + count, 0), 5);
+    assert.equal(sender.stats().pending, 10);
+  } finally {
+    await sender.close(100);
+  }
 });
 
 test('SyslogSender - block policy signals backpressure', async () => {
@@ -88,6 +91,28 @@ test('SyslogSender - block policy signals backpressure', async () => {
       assert.equal(ready, true);
       await waitUntil(() => collector.frames.length === 5, 'the backlog arrived');
       assert.equal(sender.stats().dropped.full, 0);
+    } finally {
+      await sender.close(1_000);
+      await collector.close();
+    }
+  } finally {
+    await sender.close(100);
+  }
+});
+
+test('SyslogSender - drop-oldest keeps newest events', async () => {
+  const probe = await TestCollector.start();
+  const port = probe.port;
+  await probe.close();
+  const sender = createSender([`tcp://127.0.0.1:${port}`], {}, { maxQueueRecords: 5, whenFull: 'drop-oldest' });
+  try {
+    const results = Array.from({ length: 8 }, (_, index) => sender.send(`event ${index + 1}`));
+    assert.deepEqual(results, Array(8).fill(true));
+    assert.equal(sender.stats().dropped.full, 3);
+    const collector = await TestCollector.start(port);
+    try {
+      await waitUntil(() => collector.frames.length === 5, 'the five newest events arrived');
+      assert.deepEqual(collector.frames, [4, 5, 6, 7, 8].map((n) => fixtureMessage(`event ${n}`)));
     } finally {
       await sender.close(1_000);
       await collector.close();
