@@ -290,8 +290,14 @@ export class Upstream extends EventEmitter<UpstreamEvents> implements UpstreamVi
   private setStatus(to: UpstreamStatus, error?: Error): void {
     const from = this.status;
     const reason = error?.message;
-    if (from === to && (to !== 'down' || reason === this.reason)) return;
     if (from === 'closed') return;
+    if (from === to) {
+      // One report per change of state, not per failed attempt: a new reason while down (reset,
+      // then refused on every retry) only updates `stats()`.
+      if (to === 'down' && reason !== this.reason) debug('%s: still down (%s)', this.target, reason);
+      if (to === 'down') this.reason = reason;
+      return;
+    }
     this.status = to;
     this.reason = to === 'down' ? reason : undefined;
     debug('%s: %s -> %s%s', this.target, from, to, reason ? ` (${reason})` : '');
