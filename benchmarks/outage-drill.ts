@@ -27,6 +27,7 @@ import { FailoverStrategy } from '../src/strategy/failover.js';
 import { RsyslogCollector, findRsyslogd, freePort, makeTestCertificates } from '../test/helpers/rsyslog.js';
 import {
   BENCHMARK_TIMELINE,
+  COLLECTOR_START_TIMEOUT_MS,
   DRILL_POOL_OPTIONS,
   drillMessage,
   formatDrillReport,
@@ -60,7 +61,9 @@ async function runResilientSyslog(): Promise<{ report: DrillReport; replayed: nu
   const certificateDirectory = transport === 'tls' ? await mkdtemp(join(tmpdir(), 'resilient-syslog-drill-certs-')) : undefined;
   const tls = certificateDirectory === undefined ? undefined : await makeTestCertificates(certificateDirectory);
   const collectors = await Promise.all(
-    [0, 1].map(() => RsyslogCollector.start({ inputs: [transport], ...(tls ? { tls } : {}) })),
+    [0, 1].map(() =>
+      RsyslogCollector.start({ inputs: [transport], startTimeoutMs: COLLECTOR_START_TIMEOUT_MS, ...(tls ? { tls } : {}) }),
+    ),
   );
   const upstreams: UpstreamOptions[] = collectors.map((collector) => ({
     url: `${transport}://127.0.0.1:${collector.ports[transport]}`,
@@ -154,7 +157,9 @@ async function readBufferFile(path: string): Promise<DrillEntry[]> {
 }
 
 async function runForwarder(rsyslogd: string): Promise<DrillReport> {
-  const collectors = await Promise.all([0, 1].map(() => RsyslogCollector.start({ inputs: ['tcp'] })));
+  const collectors = await Promise.all(
+    [0, 1].map(() => RsyslogCollector.start({ inputs: ['tcp'], startTimeoutMs: COLLECTOR_START_TIMEOUT_MS })),
+  );
   const directory = await mkdtemp(join(tmpdir(), 'resilient-syslog-forwarder-'));
   await mkdir(join(directory, 'work'));
   const configFile = join(directory, 'rsyslog.conf');

@@ -18,7 +18,14 @@ import type { UpstreamOptions } from '../../src/pool/upstream-config.js';
 import { SyslogSender } from '../../src/sender/syslog-sender.js';
 import { FailoverStrategy } from '../../src/strategy/failover.js';
 import { RoundRobinStrategy } from '../../src/strategy/round-robin.js';
-import { DRILL_POOL_OPTIONS, TEST_TIMELINE, formatDrillReport, runDrill, senderSink } from './outage-drill.js';
+import {
+  COLLECTOR_START_TIMEOUT_MS,
+  DRILL_POOL_OPTIONS,
+  TEST_TIMELINE,
+  formatDrillReport,
+  runDrill,
+  senderSink,
+} from './outage-drill.js';
 
 type Transport = 'tcp' | 'tls' | 'relp';
 type StrategyName = 'failover' | 'round-robin';
@@ -72,7 +79,9 @@ async function runCombination(t: TestContext, combination: Combination): Promise
 
   const tls = transport === 'tls' ? await testCertificates() : undefined;
   const collectors = await Promise.all(
-    [0, 1, 2].map(() => RsyslogCollector.start({ inputs: [transport], ...(tls ? { tls } : {}) })),
+    [0, 1, 2].map(() =>
+      RsyslogCollector.start({ inputs: [transport], startTimeoutMs: COLLECTOR_START_TIMEOUT_MS, ...(tls ? { tls } : {}) }),
+    ),
   );
   const bufferDirectory = queue === 'disk' ? await mkdtemp(join(tmpdir(), 'resilient-syslog-drill-buffer-')) : undefined;
   const upstreams: UpstreamOptions[] = collectors.map((collector) => ({

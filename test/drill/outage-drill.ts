@@ -148,6 +148,14 @@ export const DRILL_POOL_OPTIONS: UpstreamPoolOptions = {
   replayWindowMs: 1_000,
 };
 
+/**
+ * How long a collector may take to start or restart, for `CollectorOptions.startTimeoutMs`.
+ * rsyslogd with a TLS listener took 0.5 to 0.9 s to start on an idle 2-core machine (40 ms
+ * without TLS), up to 6.6 s while other test files loaded both cores, and once more than the
+ * harness default of 10 s.
+ */
+export const COLLECTOR_START_TIMEOUT_MS = 30_000;
+
 /** Returns the MSG of event `n`. */
 export function drillMessage(n: number): string {
   return `drill-event ${n}`;
