@@ -287,8 +287,10 @@ test('TLS transport - rereads caFile on every reconnect', async (t) => {
   collector.setCertificate(untrusted.server);
   const downBefore = (statuses.get(0) ?? []).filter((change) => change.to === 'down').length;
   collector.destroyConnections();
+  // A reconnect that fails for a new reason while the upstream stays down emits no status event,
+  // so the reason is read from stats().
   await waitUntil(
-    () => (statuses.get(0) ?? []).filter((change) => errorCode(change) === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE').length >= 2,
+    () => /unable to verify/i.test(sender.stats().upstreams[0].reason ?? ''),
     'a reconnect failed verification against the old CA',
   );
   assert.ok((statuses.get(0) ?? []).filter((change) => change.to === 'down').length > downBefore);
