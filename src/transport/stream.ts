@@ -232,14 +232,21 @@ export class StreamConnection extends EventEmitter<ConnectionEvents> implements 
   private fail(error: Error): void {
     if (this.dead) return;
     const records = this.takeWindow();
-    this.shutdown();
+    this.shutdown(true);
     this.emit('fail', records, error);
   }
 
-  private shutdown(): void {
+  /**
+   * Stops the connection. With `reset` a plain TCP socket is reset (RST) instead of closed, because
+   * after a close the kernel goes on retransmitting what the connection had not sent yet. A collector
+   * that became reachable again would then receive records already replayed elsewhere, late.
+   */
+  private shutdown(reset = false): void {
     this.dead = true;
     clearInterval(this.timer);
-    this.socket.destroy();
+    // NOTE: a TLSSocket has no TCP handle to reset (resetAndDestroy throws), so TLS keeps the late delivery.
+    if (reset && !this.socket.destroyed && !(this.socket instanceof tls.TLSSocket)) this.socket.resetAndDestroy();
+    else this.socket.destroy();
   }
 }
 
