@@ -134,7 +134,9 @@ export class Dispatcher {
   private onFail(records: QueueRecord[]): void {
     if (records.length > 0) {
       this.counters.replayed += records.length;
-      this.putBack(records);
+      // A connection hands records back in write order. That is not id order when a replay was
+      // written to it after newer records, and the retry list must stay sorted by id.
+      this.putBack(sortById(records));
     }
     this.schedule();
   }
@@ -147,4 +149,12 @@ function mergeById(first: QueueRecord[], second: QueueRecord[]): QueueRecord[] {
   if (first[first.length - 1].id < second[0].id) return first.concat(second);
   if (second[second.length - 1].id < first[0].id) return second.concat(first);
   return first.concat(second).sort((a, b) => a.id - b.id);
+}
+
+/** Returns `records` sorted by id: the same array when it already is, otherwise a sorted copy. */
+function sortById(records: QueueRecord[]): QueueRecord[] {
+  for (let index = 1; index < records.length; index += 1) {
+    if (records[index].id < records[index - 1].id) return records.slice().sort((a, b) => a.id - b.id);
+  }
+  return records;
 }
