@@ -1,0 +1,207 @@
+/**
+ * Compares resilient-syslog with a hand-written writer and with syslog-client, winston-syslog
+ * and pino-syslog, every sender delivering the same events to one counting sink on loopback.
+ *
+ *   node --expose-gc --import tsx compare/main.ts [--quick] [--only=TEXT] [--json=FILE] [--cpu-prof=DIR]
+ *
+ * `--quick` runs a tenth of the events, `--only` keeps the scenarios whose name contains TEXT,
+ * `--json` writes every measurement to FILE, and `--cpu-prof` writes a V8 CPU profile of each
+ * scenario's runner process to DIR. The sink is one child process and every scenario runs in a
+ * child process of its own; see docs/benchmarks.md for what each number means.
+ */
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { formatReport, type ScenarioOutcome } from './report.js';
+import type { RunnerResult } from './runner.js';
+import type { QueueKind, Scenario, SenderScenario, SinkPorts, SinkReply, SinkRequest } from './shared.js';
+
+interface Arguments {
+  quick: boolean;
+  only: string | undefined;
+  json: string | undefined;
+  cpuProfileDirectory: string | undefined;
+}
+
+function parseArguments(argv: string[]): Arguments {
+  const result: Arguments = { quick: false, only: undefined, json: undefined, cpuProfileDirectory: undefined };
+  for (const argument of argv) {
+    if (argument === '--quick') result.quick = true;
+    else if (argument.startsWith('--only=')) result.only = argument.slice('--only='.length);
+    else if (argument.startsWith('--json=')) result.json = argument.slice('--json='.length);
+    else if (argument.startsWith('--cpu-prof=')) result.cpuProfileDirectory = argument.slice('--cpu-prof='.length);
+    else throw new Error(`Unknown argument ${JSON.stringify(argument)}: expected --quick, --only=TEXT, --json=FILE or --cpu-prof=DIR`);
+  }
+  return result;
+}
+
+function buildScenarios(quick: boolean): Scenario[] {
+  const scale = quick ? 0.1 : 1;
+  const floodEvents = Math.round(100_000 * scale);
+  const warmupEvents = Math.round(10_000 * scale);
+  // The event-loop delay target is judged on the memory queue over TCP, so that run and its
+  // reference get 2 s at 100,000 events/s. The other paced runs get 1 s to keep the run short.
+  const longPaced = quick ? 0.5 : 2;
+  const shortPaced = quick ? 0.5 : 1;
+  const base = { kind: 'sender', floodEvents, warmupEvents, pacedRate: 100_000, pacedSeconds: shortPaced, timeoutMs: 60_000 } as const;
+
+  const scenarios: SenderScenario[] = [
+    { ...base, name: 'hand-written, 64 KiB batches', library: 'batched', protocol: 'tcp', upstreams: 1, pacedSeconds: longPaced },
+    { ...base, name: 'hand-written, one write per event', library: 'per-line', protocol: 'tcp', upstreams: 1 },
+  ];
+
+  const queues: QueueKind[] = ['memory', 'disk-batch', 'disk-interval', 'disk-never'];
+  for (const queue of queues) {
+    for (const protocol of ['tcp', 'tls', 'udp'] as const) {
+      for (const upstreams of [1, 3]) {
+        // Paced runs cover one collector, and for the interval and never modes only TCP, to keep the run short.
+        const paced = upstreams === 1 && (queue === 'memory' || queue === 'disk-batch' || protocol === 'tcp');
+        scenarios.push({
+          ...base,
+          name: `resilient-syslog ${queue} ${protocol} x${upstreams}`,
+          library: 'resilient',
+          protocol,
+          upstreams,
+          queue,
+          pacedRate: paced ? base.pacedRate : 0,
+          pacedSeconds: queue === 'memory' && protocol === 'tcp' ? longPaced : shortPaced,
+        });
+      }
+    }
+  }
+
+  scenarios.push(
+    { ...base, name: 'syslog-client', library: 'syslog-client', protocol: 'tcp', upstreams: 1 },
+    { ...base, name: 'winston + winston-syslog', library: 'winston', protocol: 'tcp', upstreams: 1, timeoutMs: 30_000 },
+    { ...base, name: 'pino + pino-syslog + pino-socket', library: 'pino', protocol: 'tcp', upstreams: 1 },
+  );
+
+  const smallBacklog = quick ? 10_000 : 100_000;
+  const backlogs: Scenario[] = [];
+  for (const queue of ['disk-batch', 'memory'] as const) {
+    for (const events of [smallBacklog, smallBacklog * 10]) {
+      backlogs.push({ kind: 'backlog', name: `backlog ${queue} ${events}`, queue, events, drainWindowOf: smallBacklog, timeoutMs: 120_000 });
+    }
+  }
+  return [...scenarios, ...backlogs];
+}
+
+/** Writes a self-signed certificate for 127.0.0.1 with openssl; returns undefined when openssl is missing. */
+function createTlsCertificate(): { key: string; cert: string } | undefined {
+  const directory = mkdtempSync(join(tmpdir(), 'resilient-syslog-bench-tls-'));
+  try {
+    execFileSync(
+      'openssl',
+      [
+        'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+        '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
+        '-keyout', join(directory, 'key.pem'), '-out', join(directory, 'cert.pem'),
+      ],
+      { stdio: 'ignore' },
+    );
+    return { key: readFileSync(join(directory, 'key.pem'), 'utf8'), cert: readFileSync(join(directory, 'cert.pem'), 'utf8') };
+  } catch {
+    return undefined;
+  } finally {
+    rmSync(directory, { recursive: true, force: true });
+  }
+}
+
+const compareDirectory = fileURLToPath(new URL('.', import.meta.url));
+const tsxLoader = import.meta.resolve('tsx');
+
+function startSink(env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; ports: SinkPorts }> {
+  const child = fork(join(compareDirectory, 'sink.ts'), [], { execArgv: ['--import', tsxLoader], env });
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`The sink exited with code ${code} before it was ready`)));
+    child.once('message', (message: SinkReply) => {
+      if (message.op === 'ready') resolve({ child, ports: message.ports });
+    });
+  });
+}
+
+/** Forks a runner for one scenario, relays its sink requests, and returns its result; kills it after a hard limit. */
+function runScenario(
+  scenario: Scenario,
+  sink: ChildProcess,
+  env: NodeJS.ProcessEnv,
+  cpuProfileDirectory: string | undefined,
+): Promise<RunnerResult> {
+  const execArgv = ['--expose-gc', '--import', tsxLoader];
+  if (cpuProfileDirectory) execArgv.push('--cpu-prof', `--cpu-prof-dir=${cpuProfileDirectory}`);
+  const child = fork(join(compareDirectory, 'runner.ts'), [], {
+    execArgv,
+    env: { ...env, BENCH_SCENARIO: JSON.stringify(scenario) },
+  });
+  const relay = (message: SinkReply) => {
+    if (message.op !== 'ready') child.send(message);
+  };
+  sink.on('message', relay);
+  const hardLimitMs = 3 * scenario.timeoutMs + 30_000;
+  return new Promise((resolve) => {
+    let result: RunnerResult | undefined;
+    const timer = setTimeout(() => {
+      result ??= { kind: 'error', message: `the runner did not finish within ${hardLimitMs} ms and was killed` };
+      child.kill('SIGKILL');
+    }, hardLimitMs);
+    child.on('message', (message: { to: 'sink'; request: SinkRequest } | { to: 'orchestrator'; result: RunnerResult }) => {
+      if (message.to === 'sink') sink.send(message.request);
+      else result = message.result;
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      sink.off('message', relay);
+      resolve(result ?? { kind: 'error', message: `the runner exited with code ${code} and sent no result` });
+    });
+  });
+}
+
+function describeOutcome(outcome: ScenarioOutcome): string {
+  const { result } = outcome;
+  if (result.kind === 'error') return `error: ${result.message.split('\n')[0]}`;
+  if (result.kind === 'backlog') {
+    const { backlog } = result;
+    return `spool ${Math.round(backlog.spoolRate)} events/s, drain ${Math.round(backlog.drainRate)} events/s, RSS +${backlog.rssPeakAboveIdleMiB.toFixed(1)} MiB`;
+  }
+  const flood = result.flood;
+  return flood.finished ? `${Math.round(flood.eventsPerSecond)} events/s` : 'did not finish';
+}
+
+async function main(): Promise<void> {
+  const options = parseArguments(process.argv.slice(2));
+  const scenarios = buildScenarios(options.quick).filter((scenario) => !options.only || scenario.name.includes(options.only));
+  const certificate = createTlsCertificate();
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    BENCH_CLOCK_BASE: process.hrtime.bigint().toString(),
+    ...(certificate ? { BENCH_TLS_KEY: certificate.key, BENCH_TLS_CERT: certificate.cert } : {}),
+  };
+  const { child: sink, ports } = await startSink(env);
+  const runnerEnv: NodeJS.ProcessEnv = { ...env, BENCH_PORTS: JSON.stringify(ports) };
+  delete runnerEnv.BENCH_TLS_KEY;
+
+  const started = performance.now();
+  const outcomes: ScenarioOutcome[] = [];
+  for (const scenario of scenarios) {
+    if (scenario.kind === 'sender' && scenario.protocol === 'tls' && !certificate) {
+      outcomes.push({ scenario, result: { kind: 'error', message: 'skipped: openssl was not found to create a certificate' } });
+      continue;
+    }
+    const scenarioStart = performance.now();
+    const result = await runScenario(scenario, sink, runnerEnv, options.cpuProfileDirectory);
+    const outcome = { scenario, result };
+    outcomes.push(outcome);
+    const scenarioSeconds = (performance.now() - scenarioStart) / 1000;
+    process.stderr.write(`${scenario.name}: ${describeOutcome(outcome)} (${scenarioSeconds.toFixed(1)} s)\n`);
+  }
+  sink.disconnect();
+
+  const seconds = (performance.now() - started) / 1000;
+  process.stdout.write(formatReport(outcomes, { seconds, quick: options.quick }));
+  if (options.json) writeFileSync(options.json, `${JSON.stringify(outcomes, null, 2)}\n`);
+}
+
+await main();

@@ -1,0 +1,227 @@
+/** Turns the scenario results into Markdown tables, ratios and target verdicts. */
+import os from 'node:os';
+import type { BacklogResult } from './backlog.js';
+import type { FloodResult, PacedResult, RunnerResult } from './runner.js';
+import type { BacklogScenario, Scenario, SenderScenario } from './shared.js';
+
+export interface ScenarioOutcome {
+  scenario: Scenario;
+  result: RunnerResult;
+}
+
+const BATCHED_NAME = 'hand-written, 64 KiB batches';
+const MEMORY_TCP_NAME = 'resilient-syslog memory tcp x1';
+const DISK_BATCH_TCP_NAME = 'resilient-syslog disk-batch tcp x1';
+const PINO_NAME = 'pino + pino-syslog + pino-socket';
+
+function integer(value: number): string {
+  return Number.isFinite(value) ? Math.round(value).toLocaleString('en-US') : '-';
+}
+
+function decimal(value: number, digits: number): string {
+  return Number.isFinite(value) ? value.toFixed(digits) : '-';
+}
+
+function ratio(value: number, reference: number): string {
+  return Number.isFinite(value) && Number.isFinite(reference) && reference > 0 ? `${(value / reference).toFixed(2)}x` : '-';
+}
+
+function loss(events: number, counted: number): string {
+  if (counted >= events) return '0';
+  return `${integer(events - counted)} (${(((events - counted) / events) * 100).toFixed(1)} %)`;
+}
+
+function floodOf(outcomes: ScenarioOutcome[], name: string): FloodResult | undefined {
+  const outcome = outcomes.find((candidate) => candidate.scenario.name === name);
+  return outcome?.result.kind === 'sender' ? outcome.result.flood : undefined;
+}
+
+function pacedOf(outcomes: ScenarioOutcome[], name: string): PacedResult | undefined {
+  const outcome = outcomes.find((candidate) => candidate.scenario.name === name);
+  return outcome?.result.kind === 'sender' ? outcome.result.paced : undefined;
+}
+
+function rateOf(flood: FloodResult | undefined): number {
+  return flood?.finished ? flood.eventsPerSecond : Number.NaN;
+}
+
+function throughputTable(outcomes: ScenarioOutcome[]): string[] {
+  const reference = rateOf(floodOf(outcomes, BATCHED_NAME));
+  const lines = [
+    '| Sender | Events/s | Ratio to batched | CPU µs/event | Sink CPU µs/event | Heap peak MiB | Heap retained MiB | Frame bytes | Loss | Latency p50 / p99 ms |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const { scenario, result } of outcomes) {
+    if (scenario.kind !== 'sender') continue;
+    if (result.kind === 'error') {
+      lines.push(`| ${scenario.name} | ${result.message.split('\n')[0]} | | | | | | | | |`);
+      continue;
+    }
+    if (result.kind !== 'sender') continue;
+    const flood = result.flood;
+    const rate = flood.finished ? integer(flood.eventsPerSecond) : `did not finish (${integer(flood.counted)} counted)`;
+    lines.push(
+      `| ${scenario.name} | ${rate} | ${ratio(rateOf(flood), reference)} | ${decimal(flood.cpuMicrosPerEvent, 2)} | ` +
+        `${decimal(flood.sinkCpuMicrosPerEvent, 2)} | ` +
+        `${decimal(flood.heapPeakMiB, 1)} | ${decimal(flood.heapRetainedMiB, 1)} | ${decimal(flood.frameBytes, 0)} | ` +
+        `${loss(flood.events, flood.counted)} | ${decimal(flood.latency.p50Ms, 1)} / ${decimal(flood.latency.p99Ms, 1)} |`,
+    );
+  }
+  return lines;
+}
+
+function pacedTable(outcomes: ScenarioOutcome[]): string[] {
+  const lines = [
+    '| Sender | Achieved events/s | CPU µs/event | Latency p50 ms | Latency p99 ms | Event-loop delay p99 ms | Max ms | Loss |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const { scenario, result } of outcomes) {
+    if (scenario.kind !== 'sender' || result.kind !== 'sender') continue;
+    const paced = result.paced;
+    if (paced === undefined) continue;
+    const late = paced.finished ? '' : ' (did not finish)';
+    lines.push(
+      `| ${scenario.name}${late} | ${integer(paced.achievedRate)} | ${decimal(paced.cpuMicrosPerEvent, 2)} | ` +
+        `${decimal(paced.latency.p50Ms, 2)} | ${decimal(paced.latency.p99Ms, 2)} | ${decimal(paced.eventLoopDelayP99Ms, 2)} | ` +
+        `${decimal(paced.eventLoopDelayMaxMs, 1)} | ${loss(paced.events, paced.counted)} |`,
+    );
+  }
+  return lines;
+}
+
+function backlogsOf(outcomes: ScenarioOutcome[]): Array<{ scenario: BacklogScenario; backlog: BacklogResult }> {
+  const found: Array<{ scenario: BacklogScenario; backlog: BacklogResult }> = [];
+  for (const { scenario, result } of outcomes) {
+    if (scenario.kind === 'backlog' && result.kind === 'backlog') found.push({ scenario, backlog: result.backlog });
+  }
+  return found;
+}
+
+/** Finds the run of the same queue with the smaller backlog, whose drain window the larger run is compared with. */
+function smallerBacklogOf(
+  outcomes: ScenarioOutcome[],
+  scenario: BacklogScenario,
+): { scenario: BacklogScenario; backlog: BacklogResult } | undefined {
+  return backlogsOf(outcomes).find(
+    (other) => other.scenario.queue === scenario.queue && other.scenario.events === scenario.drainWindowOf && other.scenario !== scenario,
+  );
+}
+
+function backlogTable(outcomes: ScenarioOutcome[]): string[] {
+  const lines = [
+    '| Queue | Events | RSS peak above idle MiB | Heap peak above idle MiB | Spool events/s | Spool, 2nd tenth | Spool, last tenth | Last / 2nd | Drain events/s | Drain, window | Window ratio to smaller backlog |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const { scenario, backlog } of backlogsOf(outcomes)) {
+    const smaller = smallerBacklogOf(outcomes, scenario);
+    lines.push(
+      `| ${scenario.queue} | ${integer(backlog.events)} | ${decimal(backlog.rssPeakAboveIdleMiB, 1)} | ` +
+        `${decimal(backlog.heapPeakAboveIdleMiB, 1)} | ${integer(backlog.spoolRate)} | ${integer(backlog.spoolRateShallow)} | ` +
+        `${integer(backlog.spoolRateDeep)} | ${ratio(backlog.spoolRateDeep, backlog.spoolRateShallow)} | ` +
+        `${integer(backlog.drainRate)} | ${integer(backlog.drainRateWindow)} | ` +
+        `${smaller ? ratio(backlog.drainRateWindow, smaller.backlog.drainRateWindow) : '-'} |`,
+    );
+  }
+  for (const { scenario, result } of outcomes) {
+    if (scenario.kind === 'backlog' && result.kind === 'error') {
+      lines.push(`| ${scenario.queue} | ${integer(scenario.events)} | ${result.message.split('\n')[0]} | | | | | | | | |`);
+    }
+  }
+  return lines;
+}
+
+interface Verdict {
+  target: string;
+  measured: string;
+  met: boolean | undefined;
+}
+
+function verdicts(outcomes: ScenarioOutcome[]): Verdict[] {
+  const memory = rateOf(floodOf(outcomes, MEMORY_TCP_NAME));
+  const batched = rateOf(floodOf(outcomes, BATCHED_NAME));
+  const pino = rateOf(floodOf(outcomes, PINO_NAME));
+  const disk = rateOf(floodOf(outcomes, DISK_BATCH_TCP_NAME));
+  const paced = pacedOf(outcomes, MEMORY_TCP_NAME);
+  const judge = (value: number, passes: (value: number) => boolean) => (Number.isFinite(value) ? passes(value) : undefined);
+
+  const result: Verdict[] = [
+    {
+      target: 'memory queue over TCP >= 1.0x the hand-written batched writer',
+      measured: ratio(memory, batched),
+      met: judge(memory / batched, (value) => value >= 1.0),
+    },
+    {
+      target: 'memory queue over TCP >= 6x pino',
+      measured: ratio(memory, pino),
+      met: judge(memory / pino, (value) => value >= 6),
+    },
+    {
+      target: "DiskBuffer fsync 'batch' >= 0.5x memory queue (TCP, one collector)",
+      measured: ratio(disk, memory),
+      met: judge(disk / memory, (value) => value >= 0.5),
+    },
+    {
+      target: 'event-loop delay p99 < 10 ms at 100,000 events/s (memory queue, TCP)',
+      measured: paced ? `${decimal(paced.eventLoopDelayP99Ms, 2)} ms at ${integer(paced.achievedRate)} events/s` : '-',
+      met: paced ? paced.eventLoopDelayP99Ms < 10 && paced.achievedRate >= 95_000 : undefined,
+    },
+  ];
+
+  for (const { scenario, backlog } of backlogsOf(outcomes)) {
+    const smaller = smallerBacklogOf(outcomes, scenario);
+    if (smaller === undefined) continue;
+    const events = integer(backlog.events);
+    if (scenario.queue === 'disk-batch') {
+      result.push({
+        target: `RSS <= 64 MiB above idle while ${events} events spool to DiskBuffer (fsync batch)`,
+        measured: `${decimal(backlog.rssPeakAboveIdleMiB, 1)} MiB`,
+        met: backlog.rssPeakAboveIdleMiB <= 64,
+      });
+    }
+    const spool = backlog.spoolRateDeep / backlog.spoolRateShallow;
+    const drain = backlog.drainRateWindow / smaller.backlog.drainRateWindow;
+    result.push({
+      target: `${scenario.queue}: events/s with ${events} queued no more than 10 % below ${integer(smaller.backlog.events)} queued (spool; drain)`,
+      measured: `${ratio(backlog.spoolRateDeep, backlog.spoolRateShallow)}; ${ratio(backlog.drainRateWindow, smaller.backlog.drainRateWindow)}`,
+      met: Number.isFinite(spool) && Number.isFinite(drain) ? spool >= 0.9 && drain >= 0.9 : undefined,
+    });
+  }
+  return result;
+}
+
+export function formatReport(outcomes: ScenarioOutcome[], run: { seconds: number; quick: boolean }): string {
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  const flood = outcomes.find((outcome) => outcome.scenario.kind === 'sender')?.scenario as SenderScenario | undefined;
+  const lines: string[] = [
+    '',
+    `# Sender benchmark${run.quick ? ' (--quick)' : ''}`,
+    '',
+    `Node.js ${process.version}, ${os.cpus().length} cores (${cpu}), finished in ${run.seconds.toFixed(0)} s.`,
+    flood
+      ? `Flood: ${integer(flood.floodEvents)} events after ${integer(flood.warmupEvents)} warm-up events; paced: ` +
+        `${integer(flood.pacedRate)} events/s for ${flood.pacedSeconds} s. Ratios compare rows of this run only.`
+      : '',
+    '',
+    '## Flood: events/s from the first send until the sink counted every frame',
+    '',
+    ...throughputTable(outcomes),
+    '',
+    '## Paced: latency from send to sink and event-loop delay while sending at a fixed rate',
+    '',
+    ...pacedTable(outcomes),
+    '',
+    '## Backlog: every collector down while events spool, then the collector comes up',
+    '',
+    ...backlogTable(outcomes),
+    '',
+    '## Targets (reported, never asserted)',
+    '',
+    '| Target | Measured | Verdict |',
+    '| --- | --- | --- |',
+    ...verdicts(outcomes).map(
+      (verdict) => `| ${verdict.target} | ${verdict.measured} | ${verdict.met === undefined ? 'not measured' : verdict.met ? 'met' : 'missed'} |`,
+    ),
+    '',
+  ];
+  return lines.join('\n');
+}

@@ -1,0 +1,198 @@
+/**
+ * Runs one scenario in a process of its own, so that heap, RSS and JIT state of one sender do
+ * not carry over to the next. The orchestrator forks it with the scenario in `BENCH_SCENARIO`, relays
+ * its sink requests, and receives one `RunnerResult` over IPC.
+ */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
+import { type BacklogResult, runBacklogScenario } from './backlog.js';
+import { createSender, type SenderUnderTest } from './senders.js';
+import { eventText, type LatencySummary, type Scenario, type SenderScenario, type SinkPorts } from './shared.js';
+import { clock, collectGarbage, MIB, PeakSampler, SinkClient, usedHeap } from './sink-client.js';
+
+/** Events sent between two yields to the event loop in a flood, as an application producing events in bursts would. */
+const EVENTS_PER_TURN = 1000;
+/** A stream sink that counted nothing new for this long while frames are missing means the sender stopped delivering. */
+const STREAM_IDLE_MS = 3_000;
+/** UDP frames still missing after this long without a new datagram are counted as lost. */
+const UDP_IDLE_MS = 1_000;
+
+export interface FloodResult {
+  finished: boolean;
+  events: number;
+  /** Frames the sink counted for this run. */
+  counted: number;
+  /** From the first send until the sink counted the last frame, in seconds. */
+  seconds: number;
+  eventsPerSecond: number;
+  cpuMicrosPerEvent: number;
+  /** CPU time of the sink process per event, to show when the sink rather than the sender limits the rate. */
+  sinkCpuMicrosPerEvent: number;
+  /** Peak of V8's used heap above the value before the run, in MiB (main thread only). */
+  heapPeakMiB: number;
+  /** Used heap after a full GC once the sink counted everything, above the value before the run, in MiB. */
+  heapRetainedMiB: number;
+  frameBytes: number;
+  latency: LatencySummary;
+}
+
+export interface PacedResult {
+  finished: boolean;
+  events: number;
+  counted: number;
+  /** Rate at which the loop managed to hand events to the sender. */
+  achievedRate: number;
+  cpuMicrosPerEvent: number;
+  eventLoopDelayP99Ms: number;
+  eventLoopDelayMaxMs: number;
+  latency: LatencySummary;
+}
+
+export type RunnerResult =
+  | { kind: 'sender'; flood: FloodResult; paced?: PacedResult }
+  | { kind: 'backlog'; backlog: BacklogResult }
+  | { kind: 'error'; message: string };
+
+const sink = new SinkClient();
+
+let sequence = 0;
+
+/** Sends `count` events as fast as the sender takes them, yielding to the event loop every `EVENTS_PER_TURN` events. */
+async function flood(sender: SenderUnderTest, count: number, deadline: number): Promise<boolean> {
+  for (let index = 0; index < count; index += 1) {
+    const accepted = sender.send(eventText(clock(), sequence++));
+    if (!accepted) await sender.drained();
+    else if (index % EVENTS_PER_TURN === EVENTS_PER_TURN - 1) await nextTurn();
+    if (index % EVENTS_PER_TURN === 0 && clock() > deadline) return false;
+  }
+  sender.flush();
+  return true;
+}
+
+async function runFlood(scenario: SenderScenario, sender: SenderUnderTest, base: number): Promise<FloodResult> {
+  const events = scenario.floodEvents;
+  const idleMs = scenario.protocol === 'udp' ? UDP_IDLE_MS : STREAM_IDLE_MS;
+  await sink.sample();
+  collectGarbage();
+  const heapBefore = usedHeap();
+  const heap = new PeakSampler(usedHeap);
+  const statsBefore = await sink.stats();
+  const watch = sink.watch(base + events);
+  const cpuBefore = process.cpuUsage();
+  const start = clock();
+  const deadline = start + scenario.timeoutMs;
+
+  const sentAll = await flood(sender, events, deadline);
+  const outcome = sentAll
+    ? await sink.waitFor(watch, deadline, idleMs)
+    : { finished: false, at: clock(), count: (await sink.stats()).count };
+  if (!sentAll) watch.cancel();
+
+  const cpu = process.cpuUsage(cpuBefore);
+  const heapPeak = heap.stop();
+  const latency = await sink.sample();
+  const statsAfter = await sink.stats();
+  collectGarbage();
+  const seconds = (outcome.at - start) / 1000;
+  const counted = outcome.count - base;
+  // A sender that did not finish gets no rate: part of its work is still inside it.
+  const finished = outcome.finished || (scenario.protocol === 'udp' && sentAll);
+  return {
+    finished,
+    events,
+    counted,
+    seconds,
+    eventsPerSecond: finished ? counted / seconds : Number.NaN,
+    cpuMicrosPerEvent: (cpu.user + cpu.system) / events,
+    heapPeakMiB: (heapPeak - heapBefore) / MIB,
+    heapRetainedMiB: (usedHeap() - heapBefore) / MIB,
+    sinkCpuMicrosPerEvent: (statsAfter.cpuMicros - statsBefore.cpuMicros) / events,
+    frameBytes: (statsAfter.bytes - statsBefore.bytes) / Math.max(1, statsAfter.count - statsBefore.count),
+    latency,
+  };
+}
+
+/** Sends `events` at `rate` per second, as many per timer tick as are due, and measures the event-loop delay meanwhile. */
+async function runPaced(scenario: SenderScenario, sender: SenderUnderTest, base: number): Promise<PacedResult> {
+  const rate = scenario.pacedRate;
+  const events = Math.round(rate * scenario.pacedSeconds);
+  const idleMs = scenario.protocol === 'udp' ? UDP_IDLE_MS : STREAM_IDLE_MS;
+  await sink.sample();
+  const watch = sink.watch(base + events);
+  const delay = monitorEventLoopDelay({ resolution: 1 });
+  const cpuBefore = process.cpuUsage();
+  const start = performance.now();
+  const deadline = clock() + scenario.timeoutMs;
+  delay.enable();
+
+  // A sender that falls behind gets at most 10 ms worth of events per tick instead of one long
+  // catch-up burst, so the achieved rate shows that it fell behind and the delay stays its own.
+  const maxPerTick = Math.ceil(rate / 100);
+  let sent = 0;
+  while (sent < events) {
+    const due = Math.min(events, sent + maxPerTick, Math.floor(((performance.now() - start) * rate) / 1000));
+    while (sent < due) {
+      sent += 1;
+      if (!sender.send(eventText(clock(), sequence++))) await sender.drained();
+    }
+    if (clock() > deadline) break;
+    await sleep(1);
+  }
+  sender.flush();
+  const sendSeconds = (performance.now() - start) / 1000;
+  delay.disable();
+
+  const outcome =
+    sent === events
+      ? await sink.waitFor(watch, deadline, idleMs)
+      : { finished: false, at: clock(), count: (await sink.stats()).count };
+  if (sent !== events) watch.cancel();
+  const cpu = process.cpuUsage(cpuBefore);
+  return {
+    finished: outcome.finished || (scenario.protocol === 'udp' && sent === events),
+    events,
+    counted: outcome.count - base,
+    achievedRate: sent / sendSeconds,
+    cpuMicrosPerEvent: (cpu.user + cpu.system) / Math.max(1, sent),
+    eventLoopDelayP99Ms: delay.percentile(99) / 1e6,
+    eventLoopDelayMaxMs: delay.max / 1e6,
+    latency: await sink.sample(),
+  };
+}
+
+async function runSenderScenario(scenario: SenderScenario, ports: SinkPorts, tlsCert: string): Promise<RunnerResult> {
+  await sink.reset();
+  const sender = await createSender(scenario, { ports, tlsCert });
+
+  const warmup = sink.watch(scenario.warmupEvents);
+  await flood(sender, scenario.warmupEvents, Number.POSITIVE_INFINITY);
+  const warmupIdleMs = scenario.protocol === 'udp' ? UDP_IDLE_MS : STREAM_IDLE_MS;
+  const warmed = await sink.waitFor(warmup, clock() + scenario.timeoutMs, warmupIdleMs);
+  // UDP may lose warm-up datagrams; later targets count from what actually arrived.
+  let base = warmed.count;
+
+  const floodResult = await runFlood(scenario, sender, base);
+  let paced: PacedResult | undefined;
+  if (floodResult.finished && scenario.pacedRate > 0) {
+    base = (await sink.stats()).count;
+    paced = await runPaced(scenario, sender, base);
+  }
+  await Promise.race([sender.close(), sleep(10_000)]);
+  return { kind: 'sender', flood: floodResult, ...(paced ? { paced } : {}) };
+}
+
+async function main(): Promise<void> {
+  const scenario = JSON.parse(process.env.BENCH_SCENARIO ?? '') as Scenario;
+  const ports = JSON.parse(process.env.BENCH_PORTS ?? '') as SinkPorts;
+  const tlsCert = process.env.BENCH_TLS_CERT ?? '';
+  let result: RunnerResult;
+  try {
+    if (scenario.kind === 'sender') result = await runSenderScenario(scenario, ports, tlsCert);
+    else result = { kind: 'backlog', backlog: await runBacklogScenario(scenario, ports, sink) };
+  } catch (error) {
+    result = { kind: 'error', message: (error as Error).stack ?? String(error) };
+  }
+  process.send!({ to: 'orchestrator', result }, () => process.exit(0));
+}
+
+await main();
