@@ -27,8 +27,15 @@ export class MemoryQueue extends EventEmitter<QueueEvents> implements EventQueue
   /** Records read and not yet acknowledged, kept only as counts because the sender holds them. */
   private readCount = 0;
   private readBytes = 0;
-  private readonly readSizes: Array<{ id: number; bytes: number }> = [];
-  private readSizesHead = 0;
+  /**
+   * Id and size of each record read and not yet acknowledged, at the same index, from
+   * `readHead` on. Two arrays of numbers instead of one object per record, because V8 stores
+   * small integers unboxed and the records they describe may wait long enough in a connection's
+   * replay window to be promoted to the old generation.
+   */
+  private readonly readIds: number[] = [];
+  private readonly readSizes: number[] = [];
+  private readHead = 0;
   private dropped = 0;
   private wasFull = false;
 
@@ -81,7 +88,8 @@ export class MemoryQueue extends EventEmitter<QueueEvents> implements EventQueue
       const record = this.records[index];
       if (total + record.bytes > maxBytes && index > this.head) break;
       total += record.bytes;
-      this.readSizes.push({ id: record.id, bytes: record.bytes });
+      this.readIds.push(record.id);
+      this.readSizes.push(record.bytes);
       index += 1;
     }
     const batch = this.records.slice(this.head, index);
@@ -94,15 +102,20 @@ export class MemoryQueue extends EventEmitter<QueueEvents> implements EventQueue
   }
 
   ack(id: number): void {
-    const sizes = this.readSizes;
-    while (this.readSizesHead < sizes.length && sizes[this.readSizesHead].id <= id) {
-      this.readCount -= 1;
-      this.readBytes -= sizes[this.readSizesHead].bytes;
-      this.readSizesHead += 1;
+    const ids = this.readIds;
+    let head = this.readHead;
+    let bytes = 0;
+    while (head < ids.length && ids[head] <= id) {
+      bytes += this.readSizes[head];
+      head += 1;
     }
-    if (this.readSizesHead > 4096 && this.readSizesHead * 2 > sizes.length) {
-      sizes.splice(0, this.readSizesHead);
-      this.readSizesHead = 0;
+    this.readCount -= head - this.readHead;
+    this.readBytes -= bytes;
+    this.readHead = head;
+    if (head > 4096 && head * 2 > ids.length) {
+      ids.splice(0, head);
+      this.readSizes.splice(0, head);
+      this.readHead = 0;
     }
     this.signalSpace();
   }

@@ -1,6 +1,7 @@
 import type { EventQueue, QueueRecord } from '../buffer/queue.js';
 import type { Upstream } from '../pool/upstream.js';
 import type { UpstreamPool } from '../pool/upstream-pool.js';
+import type { Strategy } from '../strategy/strategy.js';
 import { AckTracker } from './ack-tracker.js';
 
 export interface DispatcherCounters {
@@ -80,16 +81,7 @@ export class Dispatcher {
       for (;;) {
         const batch = this.take();
         if (batch.length === 0) return;
-        const groups = new Map<Upstream, QueueRecord[]>();
-        let routed = 0;
-        for (; routed < batch.length; routed += 1) {
-          const record = batch[routed];
-          const upstream = strategy.select(upstreams, record) as Upstream | undefined;
-          if (upstream === undefined || !upstream.writable) break;
-          const group = groups.get(upstream);
-          if (group === undefined) groups.set(upstream, [record]);
-          else group.push(record);
-        }
+        const { groups, routed } = route(batch, strategy, upstreams);
         if (routed < batch.length) this.putBack(routed === 0 ? batch : batch.slice(routed));
         for (const [upstream, records] of groups) {
           this.counters.sent += records.length;
@@ -140,6 +132,50 @@ export class Dispatcher {
     }
     this.schedule();
   }
+}
+
+/**
+ * Asks the strategy for each record's upstream, in order, and stops at the first record that has
+ * none or whose upstream is not writable. Returns the records routed so far, grouped by upstream
+ * in order, and how many they are.
+ *
+ * While every record goes to one upstream, as with failover or a single collector, the group is
+ * the batch itself (or its prefix) and no per-record copy is made. Writability is checked once per
+ * upstream, which is enough because nothing is written until routing ends.
+ */
+function route(
+  batch: QueueRecord[],
+  strategy: Strategy,
+  upstreams: readonly Upstream[],
+): { groups: Map<Upstream, QueueRecord[]>; routed: number } {
+  let single: Upstream | undefined;
+  let groups: Map<Upstream, QueueRecord[]> | undefined;
+  let routed = 0;
+  for (; routed < batch.length; routed += 1) {
+    const record = batch[routed];
+    const upstream = strategy.select(upstreams, record) as Upstream | undefined;
+    if (upstream === undefined) break;
+    if (groups === undefined) {
+      if (upstream === single) continue;
+      if (single === undefined) {
+        if (!upstream.writable) break;
+        single = upstream;
+        continue;
+      }
+      // A second upstream: from here on every record is copied into its group.
+      groups = new Map([[single, batch.slice(0, routed)]]);
+    }
+    const group = groups.get(upstream);
+    if (group !== undefined) {
+      group.push(record);
+    } else {
+      if (!upstream.writable) break;
+      groups.set(upstream, [record]);
+    }
+  }
+  if (groups !== undefined) return { groups, routed };
+  if (single === undefined) return { groups: new Map(), routed };
+  return { groups: new Map([[single, routed === batch.length ? batch : batch.slice(0, routed)]]), routed };
 }
 
 /** Merges two lists sorted by id. */
