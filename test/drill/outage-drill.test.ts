@@ -2,7 +2,8 @@
  * The outage drill against three real rsyslog collectors, per transport, strategy and queue.
  *
  * By default six combinations run (each transport with both strategies, the queue alternating),
- * about 65 s in all on 2 cores. DRILL_FULL=1 runs all twelve, about 2 minutes. DRILL_RATE and DRILL_REPLAY_WINDOW_MS override
+ * about 65 s in all on 2 cores. DRILL_FULL=1 runs all twelve in about 2 minutes, which needs a
+ * `--test-timeout` above 120,000 ms because the runner applies it to the whole file as well. DRILL_RATE and DRILL_REPLAY_WINDOW_MS override
  * the event rate and the replay window, for measuring.
  */
 import assert from 'node:assert/strict';

@@ -428,7 +428,7 @@ function buildReport(total: number, sources: DrillSourceTally[], steps: DrillSte
 
 /** Formats a report as a few lines: totals, then each source, then the steps with their timing. */
 export function formatDrillReport(label: string, report: DrillReport): string {
-  const lostList = report.lost.length === 0 ? '' : ` (first: ${report.lost.slice(0, 10).join(', ')})`;
+  const lostList = report.lost.length === 0 ? '' : ` (${formatRanges(report.lost, 6)})`;
   const lines = [
     `${label}: sent ${report.sent}, received ${report.received}, lost ${report.lost.length}${lostList}, ` +
       `duplicates ${report.duplicates}`,
@@ -441,4 +441,19 @@ export function formatDrillReport(label: string, report: DrillReport): string {
   );
   lines.push(`  steps: ${steps.join(', ')}`);
   return lines.join('\n');
+}
+
+/** Formats ascending numbers as ranges such as `5992-6087, 7001`, listing at most `maxRanges` of them. */
+function formatRanges(numbers: readonly number[], maxRanges: number): string {
+  const ranges: string[] = [];
+  let start = 0;
+  for (let index = 1; index <= numbers.length; index += 1) {
+    if (index < numbers.length && numbers[index] === numbers[index - 1] + 1) continue;
+    const first = numbers[start];
+    const last = numbers[index - 1];
+    ranges.push(first === last ? String(first) : `${first}-${last}`);
+    start = index;
+  }
+  const shown = ranges.slice(0, maxRanges).join(', ');
+  return ranges.length > maxRanges ? `${shown} and ${ranges.length - maxRanges} more ranges` : shown;
 }
