@@ -5,7 +5,7 @@ import type { Strategy, UpstreamView } from './strategy.js';
  * Smooth weighted round robin (the algorithm nginx uses) over the upstreams that are up: each
  * pick adds every weight to its upstream's running score, takes the highest score and subtracts
  * the total weight from it, which spreads picks evenly instead of in bursts. Backups take part
- * only while no primary is up.
+ * only while no primary is up. An upstream that cannot take data right now is skipped.
  */
 export class RoundRobinStrategy implements Strategy {
   readonly name = 'round-robin';
@@ -21,6 +21,9 @@ export class RoundRobinStrategy implements Strategy {
         this.scores.delete(upstream.index);
         continue;
       }
+      // A busy upstream (a full socket buffer or RELP window) sits this pick out and keeps its
+      // score, so one slow collector does not hold up the others.
+      if (upstream.writable === false) continue;
       const score = (this.scores.get(upstream.index) ?? 0) + upstream.weight;
       this.scores.set(upstream.index, score);
       total += upstream.weight;

@@ -18,6 +18,8 @@ export interface UpstreamView {
   readonly probesPassed: number;
   /** Records written to it and not yet confirmed. */
   readonly pending: number;
+  /** True while it is up and its connection takes more data now (no full socket buffer or RELP window). */
+  readonly writable?: boolean;
 }
 
 /**

@@ -34,12 +34,14 @@ test('FailoverStrategy - rejects bad failbackProbes', () => {
 });
 
 test('RoundRobinStrategy - smooth weighted order', () => {
-  const cases: Array<[string, UpstreamView[], number, number[]]> = [
+  const cases: Array<[string, UpstreamView[], number, Array<number | undefined>]> = [
     ['equal weights', [view(0), view(1), view(2)], 6, [0, 1, 2, 0, 1, 2]],
     ['weights 5,1,1 spread', [view(0, { weight: 5 }), view(1), view(2)], 7, [0, 0, 1, 0, 2, 0, 0]],
     ['dead one skipped', [view(0), view(1, { status: 'down' }), view(2)], 4, [0, 2, 0, 2]],
     ['backups only when primaries down', [view(0, { status: 'down' }), view(1, { backup: true }), view(2, { backup: true })], 4, [1, 2, 1, 2]],
     ['backups idle while a primary is up', [view(0), view(1, { backup: true })], 3, [0, 0, 0]],
+    ['busy one skipped', [view(0), view(1, { writable: false }), view(2)], 4, [0, 2, 0, 2]],
+    ['all busy: wait', [view(0, { writable: false }), view(1, { writable: false })], 2, [undefined, undefined]],
   ];
   for (const [name, upstreams, picks, expected] of cases) {
     const strategy = new RoundRobinStrategy();
