@@ -6,6 +6,7 @@ import type { QueueRecord } from '../../src/buffer/queue.js';
 import { UpstreamPool } from '../../src/pool/upstream-pool.js';
 import { Dispatcher } from '../../src/sender/dispatcher.js';
 import { RoundRobinStrategy } from '../../src/strategy/round-robin.js';
+import type { Strategy } from '../../src/strategy/strategy.js';
 import type { Connection, ConnectionEvents } from '../../src/transport/connection.js';
 import type { ConnectOptions } from '../../src/transport/options.js';
 import { waitUntil } from '../helpers/sender.js';
@@ -39,7 +40,13 @@ class RecordingConnection extends EventEmitter<ConnectionEvents> implements Conn
   }
 }
 
-async function startPool(targets: number, roundRobin: boolean): Promise<{ pool: UpstreamPool; connections: RecordingConnection[] }> {
+/** Sends record n to upstream (n - 1) mod count whether or not that upstream is writable, unlike RoundRobinStrategy. */
+const moduloStrategy: Strategy = {
+  name: 'modulo',
+  select: (upstreams, record) => upstreams[(record.id - 1) % upstreams.length],
+};
+
+async function startPool(targets: number, strategy?: Strategy): Promise<{ pool: UpstreamPool; connections: RecordingConnection[] }> {
   const connections: RecordingConnection[] = [];
   const connect = async (options: ConnectOptions) => {
     const connection = new RecordingConnection(options.target);
@@ -48,7 +55,7 @@ async function startPool(targets: number, roundRobin: boolean): Promise<{ pool: 
   };
   const urls = Array.from({ length: targets }, (_, index) => `tcp://127.0.0.1:${index + 1}`);
   const pool = new UpstreamPool(urls, {
-    ...(roundRobin ? { strategy: new RoundRobinStrategy() } : {}),
+    ...(strategy ? { strategy } : {}),
     connectors: { tcp: connect },
   });
   pool.start();
@@ -63,7 +70,7 @@ function fill(queue: MemoryQueue, count: number): void {
 const noSwitch = { onSwitch: () => {} };
 
 test('Dispatcher - one upstream gets whole batches in order', async () => {
-  const { pool, connections } = await startPool(1, false);
+  const { pool, connections } = await startPool(1);
   try {
     const queue = new MemoryQueue();
     const dispatcher = new Dispatcher(queue, pool, 4, 1024, noSwitch);
@@ -80,7 +87,7 @@ test('Dispatcher - one upstream gets whole batches in order', async () => {
 });
 
 test('Dispatcher - round robin splits batches in order', async () => {
-  const { pool, connections } = await startPool(3, true);
+  const { pool, connections } = await startPool(3, new RoundRobinStrategy());
   try {
     const queue = new MemoryQueue();
     const dispatcher = new Dispatcher(queue, pool, 6, 1024, noSwitch);
@@ -97,7 +104,7 @@ test('Dispatcher - round robin splits batches in order', async () => {
 });
 
 test('Dispatcher - stops at an upstream that is not writable', async () => {
-  const { pool, connections } = await startPool(3, true);
+  const { pool, connections } = await startPool(3, moduloStrategy);
   try {
     const queue = new MemoryQueue();
     const dispatcher = new Dispatcher(queue, pool, 6, 1024, noSwitch);
@@ -124,7 +131,7 @@ test('Dispatcher - stops at an upstream that is not writable', async () => {
 });
 
 test('Dispatcher - first upstream not writable sends nothing', async () => {
-  const { pool, connections } = await startPool(1, false);
+  const { pool, connections } = await startPool(1);
   try {
     const queue = new MemoryQueue();
     const dispatcher = new Dispatcher(queue, pool, 4, 1024, noSwitch);
