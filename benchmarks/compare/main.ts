@@ -2,12 +2,12 @@
  * Compares resilient-syslog with a hand-written writer and with syslog-client, winston-syslog
  * and pino-syslog, every sender delivering the same events to one counting sink on loopback.
  *
- *   node --expose-gc --import tsx compare/main.ts [--quick] [--only=TEXT] [--json=FILE] [--cpu-prof=DIR]
+ *   node --import tsx compare/main.ts [--quick] [--only=TEXT] [--json=FILE] [--cpu-prof=DIR]
  *
  * `--quick` runs a tenth of the events, `--only` keeps the scenarios whose name contains TEXT,
  * `--json` writes every measurement to FILE, and `--cpu-prof` writes a V8 CPU profile of each
- * scenario's runner process to DIR. The sink is one child process and every scenario runs in a
- * child process of its own; see docs/benchmarks.md for what each number means.
+ * scenario's runner process to DIR. The sink is one child process, and every scenario runs in a
+ * child process of its own with --expose-gc. docs/benchmarks.md explains each number.
  */
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
