@@ -2,9 +2,9 @@ import type { QueueRecord } from '../buffer/queue.js';
 import type { Strategy, UpstreamView } from './strategy.js';
 
 /**
- * Smooth weighted round robin (the algorithm nginx uses) over the upstreams that are up: each
+ * Smooth weighted round robin (the algorithm nginx uses) over the upstreams that are up. Each
  * pick adds every weight to its upstream's running score, takes the highest score and subtracts
- * the total weight from it, which spreads picks evenly instead of in bursts. Backups take part
+ * the total weight from it. That spreads picks evenly instead of in bursts. Backups take part
  * only while no primary is up. An upstream that cannot take data right now is skipped.
  */
 export class RoundRobinStrategy implements Strategy {
