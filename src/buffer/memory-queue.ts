@@ -3,9 +3,9 @@ import { InvalidOptionError } from '../errors.js';
 import { FULL_POLICIES, type EventQueue, type FullPolicy, type QueueEvents, type QueueRecord, type QueueStats } from './queue.js';
 
 export interface MemoryQueueOptions {
-  /** Maximum records held (read or not, until acknowledged). Default 100,000. */
+  /** Maximum records waiting to be read. Default 100,000. */
   maxRecords?: number;
-  /** Maximum UTF-8 bytes held. Default 64 MiB. */
+  /** Maximum UTF-8 bytes waiting to be read. Default 64 MiB. */
   maxBytes?: number;
   /** What `push` does at the maximum. Default `block`. */
   whenFull?: FullPolicy;
@@ -58,8 +58,13 @@ export class MemoryQueue extends EventEmitter<QueueEvents> implements EventQueue
     return this.records.length - this.head;
   }
 
+  /**
+   * True while the unread records reach `maxRecords` or `maxBytes`. Records already read are not
+   * counted: the connections that hold them bound them with their replay windows, and counting
+   * them twice would stall `send()` behind a healthy collector's window.
+   */
   get full(): boolean {
-    return this.unread + this.readCount >= this.maxRecords || this.unreadBytes + this.readBytes >= this.maxBytes;
+    return this.unread >= this.maxRecords || this.unreadBytes >= this.maxBytes;
   }
 
   push(payload: string, bytes: number): number {
@@ -98,6 +103,7 @@ export class MemoryQueue extends EventEmitter<QueueEvents> implements EventQueue
     this.readCount += batch.length;
     this.readBytes += total;
     this.compact();
+    this.signalSpace();
     return batch;
   }
 
@@ -128,10 +134,7 @@ export class MemoryQueue extends EventEmitter<QueueEvents> implements EventQueue
 
   private dropOldest(incomingBytes: number): void {
     let count = 0;
-    while (
-      this.unread > 0 &&
-      (this.unread + this.readCount >= this.maxRecords || this.unreadBytes + this.readBytes + incomingBytes > this.maxBytes)
-    ) {
+    while (this.unread > 0 && (this.unread >= this.maxRecords || this.unreadBytes + incomingBytes > this.maxBytes)) {
       this.unreadBytes -= this.records[this.head].bytes;
       this.head += 1;
       count += 1;

@@ -27,9 +27,13 @@ export interface UpstreamPoolOptions {
   stallTimeoutMs?: number;
   /** TCP and TLS: a written record is confirmed after the connection stayed healthy this long. Default 10,000 ms. */
   replayWindowMs?: number;
-  /** TCP and TLS: at most this many records wait in the replay window; older flushed ones are confirmed early. Default 10,000. */
+  /**
+   * TCP and TLS: at most this many records wait in the replay window; older flushed ones are
+   * confirmed early. Default 100,000, which with the byte bound below covers what Linux's default
+   * socket buffers (up to 4 MiB sent plus 6 MiB received) can hold for a collector that stopped reading.
+   */
   replayWindowMaxRecords?: number;
-  /** TCP and TLS: the same bound in bytes. Default 4 MiB. */
+  /** TCP and TLS: the same bound in bytes. Default 16 MiB. */
   replayWindowMaxBytes?: number;
   /** UDP: a datagram is confirmed this long after it was sent unless an ICMP port unreachable arrives first. Default 200 ms. */
   udpReplayWindowMs?: number;
@@ -88,8 +92,8 @@ export class UpstreamPool extends EventEmitter<UpstreamPoolEvents> {
     const connectTimeoutMs = positive('connectTimeoutMs', options.connectTimeoutMs ?? 5_000);
     const stallTimeoutMs = positive('stallTimeoutMs', options.stallTimeoutMs ?? 15_000);
     const replayWindowMs = nonNegative('replayWindowMs', options.replayWindowMs ?? 10_000);
-    const replayWindowMaxRecords = positive('replayWindowMaxRecords', options.replayWindowMaxRecords ?? 10_000);
-    const replayWindowMaxBytes = positive('replayWindowMaxBytes', options.replayWindowMaxBytes ?? 4 * 1024 * 1024);
+    const replayWindowMaxRecords = positive('replayWindowMaxRecords', options.replayWindowMaxRecords ?? 100_000);
+    const replayWindowMaxBytes = positive('replayWindowMaxBytes', options.replayWindowMaxBytes ?? 16 * 1024 * 1024);
     const udpReplayWindowMs = nonNegative('udpReplayWindowMs', options.udpReplayWindowMs ?? 200);
     const highWaterMarkBytes = positive('highWaterMarkBytes', options.highWaterMarkBytes ?? 1024 * 1024);
     const keepAliveMs = positive('keepAliveMs', options.keepAliveMs ?? 10_000);

@@ -8,9 +8,9 @@ export interface SyslogSenderOptions extends FormatOptions {
   pool: UpstreamPool;
   /** Where accepted events wait: a `DiskBuffer` to survive restarts. Default: a memory queue built from the three options below. */
   buffer?: EventQueue;
-  /** Memory queue: maximum events held until confirmed. Default 100,000. */
+  /** Memory queue: maximum events waiting to be written to a connection. Default 100,000. Events written and not yet confirmed are bounded by the pool's replay window instead. */
   maxQueueRecords?: number;
-  /** Memory queue: maximum bytes held until confirmed. Default 64 MiB. */
+  /** Memory queue: maximum bytes waiting to be written. Default 64 MiB. */
   maxQueueBytes?: number;
   /** Memory queue: what `send()` does when the queue is full. Default `block`: accept, return false, and let the caller wait on `ready()`. */
   whenFull?: FullPolicy;

@@ -9,6 +9,7 @@ const RECORDS_PER_SEGMENT = 8;
 const directories = new Map<EventQueue, () => Promise<void>>();
 
 runQueueConformance('DiskBuffer', {
+  countsReadRecords: true,
   async create({ whenFull, capacityRecords }) {
     // Segments of 8 records, and maxBytes fits exactly capacityRecords of them with their headers.
     const segments = Math.ceil(capacityRecords / RECORDS_PER_SEGMENT);

@@ -17,6 +17,12 @@ export interface ConformanceFactory {
   create(options: ConformanceQueueOptions): Promise<EventQueue>;
   /** Releases what `create` made (files, directories). */
   dispose(queue: EventQueue): Promise<void>;
+  /**
+   * True when records read but not yet acknowledged count towards the maximum (DiskBuffer keeps
+   * them on disk). The memory queue counts only unread records, because the connections holding
+   * the read ones bound them with their replay windows.
+   */
+  countsReadRecords: boolean;
 }
 
 /** Registers the behaviour every EventQueue implementation shares, under `name`. */
@@ -196,8 +202,14 @@ export function runQueueConformance(name: string, factory: ConformanceFactory): 
 
       const records = readAll(queue);
       assert.equal(records.length, labels.length + 1);
-      queue.ack(records[0].id);
-      assert.equal(spaceEvents, 0, 'one acknowledged record does not make room below the maximum');
+      if (factory.countsReadRecords) {
+        assert.equal(spaceEvents, 0, 'reading alone does not make room while read records count');
+        queue.ack(records[0].id);
+        assert.equal(spaceEvents, 0, 'one acknowledged record does not make room below the maximum');
+      } else {
+        assert.equal(spaceEvents, 1, 'reading makes room when only unread records count');
+        assert.equal(queue.full, false);
+      }
       queue.ack(records[records.length - 1].id);
       assert.equal(spaceEvents, 1);
       assert.equal(queue.full, false);
