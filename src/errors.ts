@@ -39,6 +39,22 @@ export class ConnectTimeoutError extends SyslogError {
   }
 }
 
+/** A connect attempt failed with something other than a network error (an invalid TLS option, a connector that threw). It is retried with backoff like any other failure. */
+export class ConnectFailedError extends SyslogError {
+  constructor(target: string, cause: unknown) {
+    const detail = cause instanceof Error ? cause.message : String(cause);
+    super('ERR_SYSLOG_CONNECT_FAILED', `Connecting to ${target} failed: ${detail}; check the upstream's options`, { cause });
+  }
+}
+
+/** A strategy's `select()` threw; the records wait and routing is tried again. */
+export class StrategyError extends SyslogError {
+  constructor(strategy: string, cause: unknown) {
+    const detail = cause instanceof Error ? cause.message : String(cause);
+    super('ERR_SYSLOG_STRATEGY', `Strategy ${JSON.stringify(strategy)} threw in select(): ${detail}; events wait until it returns an upstream`, { cause });
+  }
+}
+
 /** Bytes were pending on a connection and none drained within `stallTimeoutMs`. */
 export class WriteStalledError extends SyslogError {
   constructor(target: string, timeoutMs: number, pendingBytes: number) {

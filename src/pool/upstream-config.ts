@@ -67,11 +67,11 @@ export function parseUpstream(input: string | UpstreamOptions, index: number): U
   }
   port ??= DEFAULT_PORTS[protocol];
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new InvalidOptionError(`Invalid ${label}.port ${String(port)}: expected an integer from 1 to 65535`);
+    throw new InvalidOptionError(`Invalid ${label}.port ${JSON.stringify(port)}: expected an integer from 1 to 65535`);
   }
   const weight = options.weight ?? 1;
   if (!Number.isInteger(weight) || weight < 1) {
-    throw new InvalidOptionError(`Invalid ${label}.weight ${String(weight)}: expected a positive integer`);
+    throw new InvalidOptionError(`Invalid ${label}.weight ${JSON.stringify(weight)}: expected a positive integer`);
   }
   if (options.framing !== undefined && options.framing !== 'octet-counting' && options.framing !== 'lf') {
     throw new InvalidOptionError(
@@ -80,6 +80,14 @@ export function parseUpstream(input: string | UpstreamOptions, index: number): U
   }
   if (options.framing === 'lf' && protocol === 'tls') {
     throw new InvalidOptionError(`Invalid ${label}.framing 'lf': TLS always uses octet counting (RFC 5425)`);
+  }
+  if (options.backup !== undefined && typeof options.backup !== 'boolean') {
+    throw new InvalidOptionError(`Invalid ${label}.backup ${JSON.stringify(options.backup)}: expected true or false`);
+  }
+  if (options.tls !== undefined && protocol !== 'tls' && protocol !== 'relp') {
+    throw new InvalidOptionError(
+      `Invalid ${label}.tls: the upstream uses ${protocol}, which sends in clear; use a tls:// (or relp://) URL to encrypt`,
+    );
   }
   const hostInTarget = net.isIPv6(host) ? `[${host}]` : host;
   return {

@@ -80,6 +80,9 @@ export class UpstreamPool extends EventEmitter<UpstreamPoolEvents> {
 
   constructor(upstreams: ReadonlyArray<string | UpstreamOptions>, options: UpstreamPoolOptions = {}) {
     super();
+    if (options === null || typeof options !== 'object') {
+      throw new InvalidOptionError(`Invalid UpstreamPool options ${String(options)}: expected an object or nothing`);
+    }
     if (!Array.isArray(upstreams) || upstreams.length === 0) {
       throw new InvalidOptionError(
         `Invalid upstreams ${JSON.stringify(upstreams)}: expected a non-empty array of URLs such as 'tcp://collector-1:514'`,
@@ -98,7 +101,7 @@ export class UpstreamPool extends EventEmitter<UpstreamPoolEvents> {
     const highWaterMarkBytes = positive('highWaterMarkBytes', options.highWaterMarkBytes ?? 1024 * 1024);
     const keepAliveMs = positive('keepAliveMs', options.keepAliveMs ?? 10_000);
     const probeIntervalMs = positive('probeIntervalMs', options.probeIntervalMs ?? 2_000);
-    const activeProbes = options.activeProbes ?? true;
+    const activeProbes = boolean('activeProbes', options.activeProbes ?? true);
     const relpWindowSize = positive('relpWindowSize', options.relpWindowSize ?? 128);
     const reconnect: ReconnectOptions = {
       minDelayMs: positive('reconnect.minDelayMs', options.reconnect?.minDelayMs ?? 500),
@@ -110,7 +113,12 @@ export class UpstreamPool extends EventEmitter<UpstreamPoolEvents> {
         `Invalid reconnect.maxDelayMs ${reconnect.maxDelayMs}: it must be at least reconnect.minDelayMs (${reconnect.minDelayMs})`,
       );
     }
-    const newlineEscape = options.newlineEscape ?? { lf: '#012', cr: '#015' };
+    const newlineEscape = checkNewlineEscape(options.newlineEscape ?? { lf: '#012', cr: '#015' });
+    for (const [protocol, connect] of Object.entries(options.connectors ?? {})) {
+      if (typeof connect !== 'function') {
+        throw new InvalidOptionError(`Invalid connectors.${protocol} ${String(connect)}: expected a function (options) => Promise<Connection>`);
+      }
+    }
     const connectors: Record<Protocol, ConnectFunction> = {
       udp: connectUdp,
       tcp: connectTcp,
@@ -176,16 +184,38 @@ export class UpstreamPool extends EventEmitter<UpstreamPoolEvents> {
   }
 }
 
+/** Largest delay Node's timers take (2^31 - 1 ms); a longer one fires after 1 ms. */
+const MAX_TIMER_MS = 2_147_483_647;
+
 function positive(name: string, value: number): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new InvalidOptionError(`Invalid ${name} ${String(value)}: expected a positive number`);
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > MAX_TIMER_MS) {
+    throw new InvalidOptionError(`Invalid ${name} ${describe(value)}: expected a positive number up to ${MAX_TIMER_MS}`);
   }
   return value;
 }
 
 function nonNegative(name: string, value: number): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new InvalidOptionError(`Invalid ${name} ${String(value)}: expected a number of at least 0`);
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > MAX_TIMER_MS) {
+    throw new InvalidOptionError(`Invalid ${name} ${describe(value)}: expected a number from 0 to ${MAX_TIMER_MS}`);
   }
   return value;
+}
+
+function boolean(name: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') throw new InvalidOptionError(`Invalid ${name} ${describe(value)}: expected true or false`);
+  return value;
+}
+
+function checkNewlineEscape(value: { lf: string; cr: string }): { lf: string; cr: string } {
+  const valid = (text: unknown) => typeof text === 'string' && !/[\r\n]/.test(text);
+  if (value === null || typeof value !== 'object' || !valid(value.lf) || !valid(value.cr)) {
+    throw new InvalidOptionError(
+      `Invalid newlineEscape ${JSON.stringify(value)}: expected { lf, cr } with two strings that contain no CR or LF, such as { lf: '#012', cr: '#015' }`,
+    );
+  }
+  return value;
+}
+
+function describe(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value) : String(value);
 }

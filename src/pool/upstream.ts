@@ -4,7 +4,7 @@ import { createPool, type Pool } from 'generic-pool';
 import pRetry, { AbortError } from 'p-retry';
 import type { QueueRecord } from '../buffer/queue.js';
 import type { Connection, ConnectionEvents } from '../transport/connection.js';
-import { ConnectionClosedError } from '../errors.js';
+import { ConnectFailedError, ConnectionClosedError } from '../errors.js';
 import type { ConnectFunction, ConnectOptions } from '../transport/options.js';
 import type { UpstreamStatus, UpstreamView } from '../strategy/strategy.js';
 import type { UpstreamConfig } from './upstream-config.js';
@@ -157,13 +157,25 @@ export class Upstream extends EventEmitter<UpstreamEvents> implements UpstreamVi
     if (this.status === 'closed') return;
     this.abort.abort();
     this.stopProbes();
+    const deadline = Date.now() + timeoutMs;
     const connection = this.connection;
     if (connection && !connection.closed) await connection.end(timeoutMs);
     this.setStatus('closed');
     // The connection is borrowed for its whole life; the pool drains only once it is destroyed.
     if (connection && this.pool.isBorrowedResource(connection)) await this.pool.destroy(connection).catch(() => {});
-    await this.pool.drain().catch(() => {});
-    await this.pool.clear().catch(() => {});
+    // A connect attempt in flight (a TLS handshake, a custom connector) holds the drain until it
+    // settles; the deadline wins, and the attempt's connection is destroyed when it arrives.
+    const drained = this.pool
+      .drain()
+      .then(() => this.pool.clear())
+      .catch(() => {});
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
+      timer.unref();
+    });
+    await Promise.race([drained, expired]);
+    clearTimeout(timer);
   }
 
   private async acquireLoop(): Promise<void> {
@@ -199,7 +211,14 @@ export class Upstream extends EventEmitter<UpstreamEvents> implements UpstreamVi
     return pRetry(
       async () => {
         if (this.abort.signal.aborted) throw new AbortError('upstream closed');
-        return this.connect(this.options);
+        try {
+          return await this.connect(this.options);
+        } catch (error) {
+          // p-retry gives up at once on a TypeError (a bad TLS option, a broken connector), and
+          // generic-pool would then call create again with no delay: wrap it so that it backs off.
+          if (error instanceof Error && !(error instanceof TypeError)) throw error;
+          throw new ConnectFailedError(this.target, error);
+        }
       },
       {
         retries: Number.POSITIVE_INFINITY,

@@ -2,7 +2,11 @@ import type { EventQueue, QueueRecord } from '../buffer/queue.js';
 import type { Upstream } from '../pool/upstream.js';
 import type { UpstreamPool } from '../pool/upstream-pool.js';
 import type { Strategy } from '../strategy/strategy.js';
+import { StrategyError } from '../errors.js';
 import { AckTracker } from './ack-tracker.js';
+
+/** Pause before routing again after a strategy threw. */
+const STRATEGY_RETRY_MS = 1_000;
 
 export interface DispatcherCounters {
   /** Records written to a connection, replays included. */
@@ -25,6 +29,7 @@ export class Dispatcher {
   private pumping = false;
   private stopped = false;
   private lastTarget: Upstream | undefined;
+  private readonly onStrategyError: (error: Error) => void;
   private readonly onSwitch: (from: Upstream | undefined, to: Upstream) => void;
 
   constructor(
@@ -32,9 +37,10 @@ export class Dispatcher {
     private readonly pool: UpstreamPool,
     private readonly batchRecords: number,
     private readonly batchBytes: number,
-    hooks: { onSwitch: (from: Upstream | undefined, to: Upstream) => void },
+    hooks: { onSwitch: (from: Upstream | undefined, to: Upstream) => void; onStrategyError: (error: Error) => void },
   ) {
     this.onSwitch = hooks.onSwitch;
+    this.onStrategyError = hooks.onStrategyError;
     pool.on('confirm', (_upstream, records) => this.onConfirm(records));
     pool.on('fail', (_upstream, records) => this.onFail(records));
     pool.on('drain', () => this.schedule());
@@ -81,7 +87,18 @@ export class Dispatcher {
       for (;;) {
         const batch = this.take();
         if (batch.length === 0) return;
-        const { groups, routed } = route(batch, strategy, upstreams);
+        let routing: ReturnType<typeof route>;
+        try {
+          routing = route(batch, strategy, upstreams);
+        } catch (error) {
+          // A custom strategy that throws must not crash the host: the batch waits, and routing
+          // is tried again after a pause instead of in a tight loop.
+          this.putBack(batch);
+          this.onStrategyError(new StrategyError(strategy.name, error));
+          setTimeout(() => this.schedule(), STRATEGY_RETRY_MS).unref();
+          return;
+        }
+        const { groups, routed } = routing;
         if (routed < batch.length) this.putBack(routed === 0 ? batch : batch.slice(routed));
         for (const [upstream, records] of groups) {
           this.counters.sent += records.length;

@@ -3,7 +3,7 @@ import { EventEmitter } from 'eventemitter3';
 import { MemoryQueue } from '../buffer/memory-queue.js';
 import type { DropReason, EventQueue } from '../buffer/queue.js';
 import { DropLog, publishDrop, publishFailover } from '../diagnostics.js';
-import { DeadlineError, SenderClosedError } from '../errors.js';
+import { DeadlineError, InvalidEventError, InvalidOptionError, SenderClosedError } from '../errors.js';
 import { MessageFormatter } from '../format/formatter.js';
 import type { SyslogEvent } from '../format/types.js';
 import type { Upstream, UpstreamStats, UpstreamStatusChange } from '../pool/upstream.js';
@@ -93,12 +93,19 @@ export class SyslogSender extends EventEmitter<SyslogSenderEvents> {
     this.settings = resolveSenderOptions(options);
     this.formatter = new MessageFormatter(options);
     this.pool = options.pool;
+    if (poolsInUse.has(this.pool)) {
+      throw new InvalidOptionError(
+        'Invalid pool: this UpstreamPool already serves another SyslogSender; create one pool per sender',
+      );
+    }
     this.queue =
       options.buffer ??
       new MemoryQueue({ maxRecords: options.maxQueueRecords, maxBytes: options.maxQueueBytes, whenFull: options.whenFull });
 
     this.queue.on('drop', (count, reason) => this.reportDrop(count, reason));
-    this.queue.on('warning', (error) => this.emit('warning', error));
+    // Deferred by a microtask, so that listeners attached right after the constructor returns
+    // receive what the buffer reports while it opens (damaged records, for one).
+    this.queue.on('warning', (error) => queueMicrotask(() => this.emit('warning', error)));
     this.queue.on('space', () => {
       if (this.blocked) {
         this.blocked = false;
@@ -111,7 +118,9 @@ export class SyslogSender extends EventEmitter<SyslogSenderEvents> {
     });
     this.dispatcher = new Dispatcher(this.queue, this.pool, this.settings.batchRecords, this.settings.batchBytes, {
       onSwitch: (from, to) => this.reportSwitch(from, to),
+      onStrategyError: (error) => this.emit('warning', error),
     });
+    poolsInUse.add(this.pool);
 
     this.opened = this.queue.open().then(
       () => {
@@ -127,8 +136,13 @@ export class SyslogSender extends EventEmitter<SyslogSenderEvents> {
     );
   }
 
-  /** Resolves once the buffer is open and the pool started connecting. `send()` works before that. */
+  /**
+   * Resolves when the sender takes more events: once the buffer is open and, after `send()`
+   * returned false under `block`, once the queue has room again. Resolves at once after
+   * `close()`, so a waiting producer never hangs at shutdown. `send()` works before it resolves.
+   */
   ready(): Promise<void> {
+    if (this.closing) return Promise.resolve();
     if (!this.queue.full) return this.opened;
     return new Promise((resolve) => {
       this.blocked = true;
@@ -145,6 +159,11 @@ export class SyslogSender extends EventEmitter<SyslogSenderEvents> {
    * cannot be formatted (see `sdNamePolicy`); never for a collector's state.
    */
   send(event: SyslogEvent | string): boolean {
+    if (typeof event !== 'string' && (typeof event !== 'object' || event === null || Array.isArray(event))) {
+      throw new InvalidEventError(
+        `Invalid event ${describeValue(event)}: expected a string or an object such as { message: 'text' }`,
+      );
+    }
     if (this.closing) {
       this.reportDrop(1, 'closed');
       this.emit('warning', new SenderClosedError());
@@ -174,6 +193,7 @@ export class SyslogSender extends EventEmitter<SyslogSenderEvents> {
    * for confirmation as well.
    */
   async flush(timeoutMs = this.settings.closeTimeoutMs): Promise<void> {
+    checkTimeout('flush', timeoutMs);
     await this.opened;
     const deadline = Date.now() + timeoutMs;
     while (!this.dispatcher.settled) {
@@ -188,6 +208,11 @@ export class SyslogSender extends EventEmitter<SyslogSenderEvents> {
    * rejects because a collector is down.
    */
   close(timeoutMs = this.settings.closeTimeoutMs): Promise<CloseResult> {
+    try {
+      checkTimeout('close', timeoutMs);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     this.closing ??= this.closeOnce(timeoutMs);
     return this.closing;
   }
@@ -224,6 +249,10 @@ export class SyslogSender extends EventEmitter<SyslogSenderEvents> {
     await this.queue.close();
     this.dropLog.flush();
     debug('closed: %d events not confirmed', pending);
+    if (this.blocked) {
+      this.blocked = false;
+      this.emit('ready');
+    }
     return { delivered: pending === 0, pending };
   }
 
@@ -240,4 +269,17 @@ export class SyslogSender extends EventEmitter<SyslogSenderEvents> {
     this.emit('drop', { count, reason });
     publishDrop({ count, reason });
   }
+}
+
+/** Pools that a sender already uses: two senders on one pool would each deliver every event. */
+const poolsInUse = new WeakSet<UpstreamPool>();
+
+function checkTimeout(method: string, timeoutMs: number): void {
+  if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+    throw new InvalidOptionError(`Invalid ${method}() timeoutMs ${describeValue(timeoutMs)}: expected a positive number of milliseconds`);
+  }
+}
+
+function describeValue(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value) : String(value);
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TestCollector } from '../helpers/collector.js';
@@ -64,6 +64,23 @@ test('SyslogSender - DiskBuffer backlog survives a restart', async () => {
       await second.close(1_000);
       await collector.close();
     }
+  } finally {
+    await rm(directory, { recursive: true, force: true });
+  }
+});
+
+test('SyslogSender - reports buffer damage found at open', async () => {
+  const directory = await mkdtemp(join(tmpdir(), 'resilient-syslog-damage-'));
+  try {
+    await writeFile(join(directory, 'not-a-segment.txt'), 'left here by hand');
+    const sender = createSender(['tcp://127.0.0.1:9'], {}, { buffer: new DiskBuffer({ directory }) });
+    // Attached after the constructor returned, as applications do.
+    const warnings: Error[] = [];
+    sender.on('warning', (error) => warnings.push(error));
+    await sender.ready();
+    await delay(10);
+    assert.ok(warnings.some((error) => error.message.includes('not-a-segment.txt')), warnings.map((error) => error.message).join('\n'));
+    await sender.close(100);
   } finally {
     await rm(directory, { recursive: true, force: true });
   }

@@ -67,7 +67,7 @@ function fill(queue: MemoryQueue, count: number): void {
   for (let index = 0; index < count; index += 1) queue.push(`event ${index + 1}`, 8);
 }
 
-const noSwitch = { onSwitch: () => {} };
+const noSwitch = { onSwitch: () => {}, onStrategyError: () => {} };
 
 test('Dispatcher - one upstream gets whole batches in order', async () => {
   const { pool, connections } = await startPool(1);

@@ -5,6 +5,7 @@ import { UpstreamPool } from '../../src/pool/upstream-pool.js';
 import { InvalidEventError, InvalidOptionError } from '../../src/errors.js';
 import { TestCollector } from '../helpers/collector.js';
 import { createSender, fixtureMessage, waitUntil } from '../helpers/sender.js';
+import type { UpstreamView } from '../../src/strategy/strategy.js';
 
 test('SyslogSender - rejects options naming the value', () => {
   const pool = new UpstreamPool(['tcp://127.0.0.1:9']);
@@ -117,6 +118,117 @@ test('SyslogSender - drop-oldest keeps newest events', async () => {
       await sender.close(1_000);
       await collector.close();
     }
+  } finally {
+    await sender.close(100);
+  }
+});
+
+test('UpstreamPool - rejects options that would misbehave', () => {
+  const cases: Array<[unknown, unknown, RegExp]> = [
+    [['tcp://127.0.0.1:514'], { probeIntervalMs: 3e9 }, /Invalid probeIntervalMs 3000000000/],
+    [['tcp://127.0.0.1:514'], { connectTimeoutMs: 3e9 }, /Invalid connectTimeoutMs 3000000000/],
+    [['tcp://127.0.0.1:514'], { newlineEscape: {} }, /Invalid newlineEscape/],
+    [['tcp://127.0.0.1:514'], { newlineEscape: { lf: '\n', cr: '#015' } }, /Invalid newlineEscape/],
+    [['tcp://127.0.0.1:514'], { activeProbes: 'no' }, /Invalid activeProbes "no"/],
+    [['tcp://127.0.0.1:514'], { connectors: { tcp: 1 } }, /Invalid connectors\.tcp 1/],
+    [['tcp://127.0.0.1:514'], null, /Invalid UpstreamPool options null/],
+    [[{ url: 'tcp://127.0.0.1:514', backup: 'yes' }], {}, /Invalid upstreams\[0\]\.backup "yes"/],
+    [[{ url: 'tcp://127.0.0.1:514', tls: { rejectUnauthorized: true } }], {}, /sends in clear/],
+    [[{ protocol: 'tcp', host: '127.0.0.1', port: '514' }], {}, /Invalid upstreams\[0\]\.port "514"/],
+  ];
+  for (const [upstreams, options, message] of cases) {
+    assert.throws(() => new UpstreamPool(upstreams as never, options as never), (error: unknown) => {
+      assert.ok(error instanceof InvalidOptionError, `${String(message)} case threw ${String(error)}`);
+      assert.match((error as Error).message, message);
+      return true;
+    });
+  }
+});
+
+test('SyslogSender - rejects a pool already in use', async () => {
+  const pool = new UpstreamPool(['tcp://127.0.0.1:9'], { activeProbes: false });
+  const first = new SyslogSender({ pool });
+  try {
+    assert.throws(() => new SyslogSender({ pool }), /already serves another SyslogSender/);
+  } finally {
+    await first.close(100);
+  }
+});
+
+test('SyslogSender - rejects non-event input and bad timeouts', async () => {
+  const sender = createSender(['tcp://127.0.0.1:9']);
+  try {
+    for (const input of [42, null, undefined, ['a'], true]) {
+      assert.throws(() => sender.send(input as never), InvalidEventError, String(input));
+    }
+    assert.equal(sender.stats().accepted, 0);
+    await assert.rejects(sender.flush(Number.NaN), /Invalid flush\(\) timeoutMs NaN/);
+    await assert.rejects(sender.close('100' as never), /Invalid close\(\) timeoutMs "100"/);
+  } finally {
+    await sender.close(100);
+  }
+});
+
+test('SyslogSender - ready() resolves after close', async () => {
+  const sender = createSender(['tcp://127.0.0.1:9'], {}, { maxQueueRecords: 2, whenFull: 'block' });
+  sender.send('a');
+  assert.equal(sender.send('b'), false);
+  const waiting = sender.ready();
+  await sender.close(100);
+  await waiting;
+  await sender.ready();
+});
+
+test('SyslogSender - survives a strategy that throws', async () => {
+  const collector = await TestCollector.start();
+  let calls = 0;
+  const strategy = {
+    name: 'flaky',
+    select(upstreams: readonly UpstreamView[]) {
+      calls += 1;
+      if (calls === 1) throw new Error('boom');
+      return upstreams.find((upstream) => upstream.status === 'up');
+    },
+  };
+  const sender = createSender([`tcp://127.0.0.1:${collector.port}`], { strategy });
+  const warnings: Error[] = [];
+  sender.on('warning', (error) => warnings.push(error));
+  try {
+    await waitUntil(() => sender.stats().upstreams[0].status === 'up', 'the collector is up');
+    sender.send('after a throw');
+    await collector.waitForFrames(1, 5_000);
+    assert.equal((warnings[0] as { code?: string }).code, 'ERR_SYSLOG_STRATEGY');
+    assert.match(warnings[0].message, /"flaky" threw in select\(\): boom/);
+  } finally {
+    await sender.close(1_000);
+    await collector.close();
+  }
+});
+
+test('Upstream - backs off when a connector throws TypeError', async () => {
+  let attempts = 0;
+  const broken = async () => {
+    attempts += 1;
+    throw new TypeError('broken connector');
+  };
+  const sender = createSender(['tcp://127.0.0.1:9'], {
+    connectors: { tcp: broken },
+    reconnect: { minDelayMs: 100, maxDelayMs: 200 },
+  });
+  try {
+    const ticks = await new Promise<number>((resolve) => {
+      let count = 0;
+      const timer = setInterval(() => {
+        count += 1;
+        if (count === 5) {
+          clearInterval(timer);
+          resolve(count);
+        }
+      }, 100);
+    });
+    assert.equal(ticks, 5, 'the event loop kept running');
+    assert.ok(attempts <= 10, `${attempts} connect attempts in 500 ms`);
+    assert.match(sender.stats().upstreams[0].reason ?? '', /Connecting to tcp:\/\/127\.0\.0\.1:9 failed: broken connector/);
   } finally {
     await sender.close(100);
   }
