@@ -40,6 +40,8 @@ export function resolveSenderOptions(options: SyslogSenderOptions): ResolvedSend
   if (options.buffer !== undefined && typeof (options.buffer as { push?: unknown }).push !== 'function') {
     throw new InvalidOptionError('Invalid buffer: expected a DiskBuffer or another EventQueue');
   }
+  if (options.maxQueueRecords !== undefined) positiveInteger('maxQueueRecords', options.maxQueueRecords);
+  if (options.maxQueueBytes !== undefined) positiveInteger('maxQueueBytes', options.maxQueueBytes);
   return {
     batchRecords: positiveInteger('batchRecords', options.batchRecords ?? 1024),
     batchBytes: positiveInteger('batchBytes', options.batchBytes ?? 256 * 1024),
@@ -49,7 +51,7 @@ export function resolveSenderOptions(options: SyslogSenderOptions): ResolvedSend
 
 function positiveInteger(name: string, value: number): number {
   if (!Number.isSafeInteger(value) || value <= 0) {
-    throw new InvalidOptionError(`Invalid ${name} ${String(value)}: expected a positive integer`);
+    throw new InvalidOptionError(`Invalid ${name} ${typeof value === 'string' ? JSON.stringify(value) : String(value)}: expected a positive integer`);
   }
   return value;
 }

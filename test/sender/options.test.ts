@@ -12,6 +12,8 @@ test('SyslogSender - rejects options naming the value', () => {
   const cases: Array<[unknown, RegExp]> = [
     [{}, /Missing pool/],
     [{ pool, batchRecords: 0 }, /Invalid batchRecords 0/],
+    [{ pool, maxQueueRecords: 0 }, /Invalid maxQueueRecords 0/],
+    [{ pool, maxQueueBytes: '1MB' }, /Invalid maxQueueBytes "1MB"/],
     [{ pool, whenFull: 'wait' }, /Invalid whenFull "wait"/],
     [{ pool, facility: 'local9' }, /facility/],
     [{ pool, buffer: {} }, /Invalid buffer/],
