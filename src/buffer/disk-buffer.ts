@@ -5,11 +5,13 @@ import { type DiskBufferOptions, type FsyncMode, resolveDiskBufferOptions } from
 import { type DiskBufferFs, closeQuietly, errorCode, toError, writeFully } from './disk-fs.js';
 import { type ExitFlushTarget, addExitFlush, removeExitFlush } from './exit-flush.js';
 import { FsyncScheduler } from './fsync-scheduler.js';
+import { type HeldRecord, MemoryBacklog } from './memory-backlog.js';
+import { countOf } from './messages.js';
 import { METADATA_FILE_NAME, MetadataFile } from './metadata.js';
 import { Quarantine } from './quarantine.js';
 import type { DropReason, EventQueue, FullPolicy, QueueEvents, QueueRecord, QueueStats } from './queue.js';
 import { MAX_RECORD_BYTES, RECORD_HEADER_BYTES, encodeRecord } from './record-format.js';
-import { damageWarning, recoverDirectory } from './recovery.js';
+import { type RecoveredState, damageWarning, recoverDirectory } from './recovery.js';
 import { SEGMENT_HEADER_BYTES, Segment, encodeSegmentHeader } from './segment.js';
 import { type DamagedRange, SegmentFileReader, scanNext } from './segment-reader.js';
 
@@ -23,6 +25,15 @@ export interface DiskBufferStats extends QueueStats {
   corruptRecords: number;
   /** Damaged bytes skipped. */
   corruptBytes: number;
+  /** Segment files found missing, or cut below their 40-byte header, at open. */
+  missingSegments: number;
+  /**
+   * Unacknowledged records lost with those files, counted from the ids in the header of the
+   * next segment. A newest segment cut below its header adds nothing, because no header records its ids.
+   */
+  missingRecords: number;
+  /** Records kept in memory because the directory was not open when they were pushed; lost if the process ends. */
+  memoryRecords: number;
   /** Failed writes, fsyncs and deletes since open. */
   writeErrors: number;
   /** The most recent of those failures, or null. */
@@ -57,7 +68,11 @@ interface CursorRecord extends InFlightRecord {
 /** A batch that reaches this size is written at once instead of at the end of the event-loop turn. */
 const MAX_PENDING_BYTES = 1024 * 1024;
 
-type State = 'new' | 'open' | 'closing' | 'closed';
+/**
+ * `new` until `open()`, `memory` while the directory cannot be opened (records are kept in
+ * memory and opening is retried), `open` once records go to disk.
+ */
+type State = 'new' | 'memory' | 'open' | 'closing' | 'closed';
 
 /**
  * A crash-safe `EventQueue` on disk. Records are appended to segment files in a directory and
@@ -70,8 +85,8 @@ type State = 'new' | 'open' | 'closing' | 'closed';
  * per segment at the end of the event-loop turn, or at once when it reaches 1 MiB, and a
  * `process.on('exit')` hook writes it when the process exits first. fsync follows the
  * `fsync` option. Damaged data and failed writes never throw: they are counted in `stats()`
- * and reported as `warning` events. See docs/disk-buffer.md for the format and the loss
- * bound of each fsync mode.
+ * and reported as `warning` events. Until the directory opens, records are kept in memory
+ * (see `open`). See docs/disk-buffer.md for the format and the loss bound of each fsync mode.
  */
 export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue, ExitFlushTarget {
   readonly directory: string;
@@ -88,6 +103,11 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
   private readonly fsyncScheduler: FsyncScheduler;
   private state: State = 'new';
   private closing: Promise<void> | null = null;
+  /** Records pushed while the directory was not open. */
+  private readonly memory = new MemoryBacklog();
+  /** Added to disk ids in the ids this buffer returns, so that they stay above the ids `memory` returned. */
+  private idOffset = 0;
+  private openRetryTimer: NodeJS.Timeout | null = null;
 
   /** Live segments, oldest first; the last one takes appends unless it is sealed. */
   private segments: Segment[] = [];
@@ -129,6 +149,8 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
   private dropped = 0;
   private corruptRecords = 0;
   private corruptBytes = 0;
+  private missingSegments = 0;
+  private missingRecords = 0;
   private writeErrors = 0;
   private lastError: Error | null = null;
   /** Time of the last failed append, or null while appends succeed. */
@@ -166,20 +188,48 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
   }
 
   /**
-   * Scans the directory (see `recoverDirectory`) and starts accepting records. Rejects only when
-   * the directory cannot be created or listed; damage is reported as `warning` events, emitted
-   * before the promise resolves.
+   * Scans the directory (see `recoverDirectory`) and writes the records pushed before the call
+   * to it. Damage is reported as `warning` events, emitted before the promise resolves.
+   *
+   * When the directory cannot be created or listed (EACCES, ENOTDIR, EROFS), the buffer emits
+   * one `warning` with a `BufferIOError`, keeps new records in memory under the same limits,
+   * and tries to open the directory again every `retryDelayMs`. The promise resolves then too,
+   * because the buffer takes records. It rejects only when `open()` was called before.
    */
   async open(): Promise<void> {
-    if (this.state !== 'new') throw new BufferIOError(`DiskBuffer at ${this.directory} was already opened`);
-    this.quarantine.measure();
-    const recovered = recoverDirectory({
-      fs: this.fs,
-      directory: this.directory,
-      metadata: this.metadata,
-      quarantine: this.quarantine,
-    });
+    if (this.state !== 'new') {
+      const reason = this.state === 'closing' || this.state === 'closed' ? 'it is closed' : 'open() was already called';
+      throw new BufferIOError(`Cannot open the DiskBuffer at ${this.directory}: ${reason}`);
+    }
+    for (const warning of this.openDirectory()) this.emit('warning', warning);
+  }
 
+  /**
+   * Recovers the directory and writes the records kept in memory to it. Returns the warnings to
+   * emit. When the directory cannot be opened, the buffer stays in memory and schedules another attempt.
+   */
+  private openDirectory(): Error[] {
+    let recovered: RecoveredState;
+    try {
+      this.quarantine.measure();
+      recovered = recoverDirectory({
+        fs: this.fs,
+        directory: this.directory,
+        metadata: this.metadata,
+        quarantine: this.quarantine,
+      });
+    } catch (error) {
+      return this.keepInMemory(error);
+    }
+
+    const warnings = this.adoptRecoveredState(recovered);
+    this.state = 'open';
+    for (const record of this.memory.takeUnread()) this.append(record.payload, record.bytes, record.size);
+    this.signalSpace();
+    return warnings;
+  }
+
+  private adoptRecoveredState(recovered: RecoveredState): Error[] {
     this.segments = recovered.segments;
     this.plannedTotal = this.segments.reduce((sum, segment) => sum + segment.plannedBytes, 0);
     this.headAckOffset = recovered.headAckOffset;
@@ -188,10 +238,15 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
     this.nextId = recovered.nextId;
     this.ackedId = recovered.ackedId;
     this.skipThroughId = recovered.ackedId;
+    // The first record read from disk has an id above ackedId, and it must come out above
+    // every id returned while the records were in memory.
+    this.idOffset = Math.max(0, this.memory.lastReadId - recovered.ackedId);
     this.unreadRecords = recovered.unreadRecords;
     this.unreadBytes = recovered.unreadBytes;
     this.corruptRecords = recovered.corruptRecords;
     this.corruptBytes = recovered.corruptBytes;
+    this.missingSegments = recovered.missingSegments;
+    this.missingRecords = recovered.missingRecords;
     const head = this.segments[0];
     if (head !== undefined) {
       this.cursorSegment = head;
@@ -217,31 +272,59 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
       this.intervalTimer.unref();
     }
     addExitFlush(this);
-    this.state = 'open';
-    for (const warning of warnings) this.emit('warning', warning);
+    return warnings;
+  }
+
+  /**
+   * Schedules another attempt to open the directory. Returns the warning for the first failure,
+   * and nothing for later ones.
+   */
+  private keepInMemory(error: unknown): Error[] {
+    const firstFailure = this.state === 'new';
+    this.state = 'memory';
+    this.openRetryTimer = setTimeout(() => this.retryOpen(), this.retryDelayMs);
+    this.openRetryTimer.unref();
+    if (!firstFailure) return [];
+
+    const reason =
+      error instanceof BufferIOError
+        ? error.message
+        : `Cannot open the buffer directory ${this.directory} (${errorCode(error)}): ${toError(error).message}`;
+    const warning = new BufferIOError(
+      `${reason}. Records are kept in memory until it opens, up to maxBytes (${this.maxBytes} bytes), and are ` +
+        `lost if the process ends first. Opening is tried again every ${this.retryDelayMs} ms`,
+      { cause: error },
+    );
+    this.lastError = warning;
+    return [warning];
+  }
+
+  private retryOpen(): void {
+    this.openRetryTimer = null;
+    if (this.state !== 'memory') return;
+    for (const warning of this.openDirectory()) this.emit('warning', warning);
   }
 
   get full(): boolean {
+    if (this.inMemory) return this.memory.unreadSize + this.lastRecordBytes > this.maxBytes;
     return this.liveBytes + this.bytesNeededFor(this.lastRecordBytes) > this.maxBytes;
   }
 
   /** Records not yet read. NOTE: after open this counts records by estimate, see `recoverDirectory`; it is never 0 while a record is unread. */
   get unread(): number {
-    if (!this.hasUnread()) {
-      this.unreadRecords = 0;
-      this.unreadBytes = 0;
-      return 0;
-    }
-    return Math.max(1, this.unreadRecords);
+    return this.inMemory ? this.memory.unread : this.unreadOnDisk;
   }
 
+  /**
+   * Appends a record and returns its id, or -1 when it was dropped. Returns 0 while the
+   * directory is not open: the record is kept in memory and gets its id when `read` returns it
+   * or when it is written to disk. Throws only after `close()`.
+   */
   push(payload: string, _bytes: number): number {
-    if (this.state !== 'open') {
-      throw new BufferIOError(
-        `Cannot push to the DiskBuffer at ${this.directory}: it is ${this.state === 'new' ? 'not open yet' : 'closed'}`,
-      );
+    if (this.state === 'closing' || this.state === 'closed') {
+      throw new BufferIOError(`Cannot push to the DiskBuffer at ${this.directory}: it is closed`);
     }
-    if (this.writeFailedAt !== null) {
+    if (this.state === 'open' && this.writeFailedAt !== null) {
       if (Date.now() - this.writeFailedAt < this.retryDelayMs) return this.dropNewest('io-error');
       this.writeFailedAt = null;
     }
@@ -251,6 +334,42 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
     if (size > Math.min(MAX_RECORD_BYTES, this.segmentBytes - SEGMENT_HEADER_BYTES)) return this.dropNewest('oversize');
     this.lastRecordBytes = size;
 
+    if (this.inMemory) return this.holdInMemory({ payload, bytes: payloadBytes, size });
+    const id = this.append(payload, payloadBytes, size);
+    return id < 0 ? id : id + this.idOffset;
+  }
+
+  /** True while records go to `memory`: before `open()`, and while the directory cannot be opened. */
+  private get inMemory(): boolean {
+    return this.state === 'new' || this.state === 'memory';
+  }
+
+  /**
+   * Keeps a record in memory under the limits that apply on disk, counted without segment
+   * headers. Only unread records count, like in `MemoryQueue`, because the connections that
+   * hold the read ones bound them. Returns 0, or -1 when the full policy dropped the record.
+   */
+  private holdInMemory(record: HeldRecord): number {
+    if (this.memory.unreadSize + record.size > this.maxBytes) {
+      if (this.whenFull === 'drop-newest') return this.dropNewest('full');
+      if (this.whenFull === 'drop-oldest') {
+        const count = this.memory.dropOldest(record.size, this.maxBytes);
+        if (count > 0) {
+          this.dropped += count;
+          this.emit('drop', count, 'full');
+        }
+      } else if (this.memory.unreadSize + record.size > this.maxBytes + this.segmentBytes) {
+        // The hard bound of `block`, as on disk.
+        return this.dropNewest('full');
+      }
+    }
+    this.memory.push(record);
+    if (this.full) this.wasFull = true;
+    return 0;
+  }
+
+  /** Appends a record to the pending batch under the full policy. Returns its disk id, or -1 when it was dropped. */
+  private append(payload: string, payloadBytes: number, size: number): number {
     if (this.liveBytes + this.bytesNeededFor(size) > this.maxBytes) {
       if (this.whenFull === 'drop-newest') return this.dropNewest('full');
       if (this.whenFull === 'drop-oldest') this.dropOldestSegments(size);
@@ -283,16 +402,21 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
   }
 
   read(maxRecords: number, maxBytes: number): QueueRecord[] {
-    if (this.state === 'new') throw new BufferIOError(`Cannot read from the DiskBuffer at ${this.directory}: call open() first`);
+    // Records pushed before open() wait for it, so that they are read after the backlog on disk.
+    if (this.state === 'new' || this.state === 'closed') return [];
+    if (this.state === 'memory') {
+      const records = this.memory.read(maxRecords, maxBytes);
+      this.signalSpace();
+      return records;
+    }
     const batch: QueueRecord[] = [];
-    if (this.state === 'closed') return batch;
     let total = 0;
     while (batch.length < maxRecords) {
       const record = this.peekRecord();
       if (record === null) break;
       if (batch.length > 0 && total + record.bytes > maxBytes) break;
       this.consume(record);
-      batch.push({ id: record.id, payload: record.payload, bytes: record.bytes });
+      batch.push({ id: record.id + this.idOffset, payload: record.payload, bytes: record.bytes });
       total += record.bytes;
     }
     return batch;
@@ -300,6 +424,12 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
 
   ack(id: number): void {
     if (this.state === 'new' || this.state === 'closed') return;
+    this.memory.ack(id);
+    if (this.state !== 'memory') this.ackOnDisk(id - this.idOffset);
+  }
+
+  /** Acknowledges the records read from disk up to disk id `id`. */
+  private ackOnDisk(id: number): void {
     let last: InFlightRecord | null = null;
     // The last acknowledged record still stored: records read from a batch whose write failed
     // have no segment to advance in.
@@ -326,6 +456,10 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
     }
     this.ackChanged = true;
     this.scheduleTurnEnd();
+    this.signalSpace();
+  }
+
+  private signalSpace(): void {
     if (this.wasFull && !this.full) {
       this.wasFull = false;
       this.emit('space');
@@ -333,14 +467,18 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
   }
 
   stats(): DiskBufferStats {
+    const memoryRecords = this.memory.unread + this.memory.inFlight;
     return {
-      records: this.unread + this.inFlight.length - this.inFlightHead,
-      bytes: this.unreadBytes + this.inFlightBytes,
+      records: this.unreadOnDisk + this.inFlight.length - this.inFlightHead + memoryRecords,
+      bytes: this.unreadBytes + this.inFlightBytes + this.memory.unreadBytes + this.memory.inFlightBytes,
       dropped: this.dropped,
       segments: this.segments.length,
       diskBytes: this.diskBytes,
       corruptRecords: this.corruptRecords,
       corruptBytes: this.corruptBytes,
+      missingSegments: this.missingSegments,
+      missingRecords: this.missingRecords,
+      memoryRecords,
       writeErrors: this.writeErrors,
       lastError: this.lastError,
     };
@@ -349,29 +487,56 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
   /**
    * Writes the pending records and the acknowledged position, then fsyncs them whatever the
    * `fsync` mode. Rejects with BufferIOError when a write or fsync failed, so the records
-   * pushed before the call may not be on stable storage.
+   * pushed before the call may not be on stable storage, and while records are kept in memory
+   * because the directory was not open.
    *
    * NOTE: in `never` mode a segment that filled up was closed without fsync, so there this
    * fsyncs only the newest segment and the metadata file.
    */
   async flush(): Promise<void> {
-    if (this.state !== 'open') return;
-    const errorsBefore = this.writeErrors;
-    this.endTurn();
-    if (this.writeErrors > errorsBefore) throw this.lastError ?? new BufferIOError('Writing the disk buffer failed');
-    try {
-      await this.fsyncScheduler.waitForCycle();
-    } catch (error) {
-      throw new BufferIOError(`fsync in ${this.directory} failed (${errorCode(error)})`, { cause: error });
+    if (this.state === 'open') {
+      const errorsBefore = this.writeErrors;
+      this.endTurn();
+      if (this.writeErrors > errorsBefore) throw this.lastError ?? new BufferIOError('Writing the disk buffer failed');
+      try {
+        await this.fsyncScheduler.waitForCycle();
+      } catch (error) {
+        throw new BufferIOError(`fsync in ${this.directory} failed (${errorCode(error)})`, { cause: error });
+      }
     }
+    this.throwIfRecordsInMemory();
+  }
+
+  /** Throws BufferIOError while records that are not on disk wait to be read or acknowledged. */
+  private throwIfRecordsInMemory(): void {
+    if (this.state === 'closing' || this.state === 'closed') return;
+    const count = this.memory.unread + this.memory.inFlight;
+    if (count === 0) return;
+    const records = `${countOf(count, 'record')} ${count === 1 ? 'is' : 'are'} kept in memory only`;
+    if (this.state === 'new') {
+      throw new BufferIOError(`${records}: call open() first, which writes records to ${this.directory}`);
+    }
+    if (this.state === 'memory') {
+      throw new BufferIOError(`${records}, because the buffer directory ${this.directory} could not be opened`, {
+        cause: this.lastError,
+      });
+    }
+    throw new BufferIOError(
+      `${records} until acknowledged, because they were read before the buffer directory ${this.directory} opened`,
+    );
   }
 
   /**
    * Writes what is pending, fsyncs it unless `fsync` is `never`, and releases the files.
-   * Unacknowledged records stay on disk for the next open. Failures become `warning` events.
+   * Unacknowledged records stay on disk for the next open, and records kept in memory are
+   * lost. Failures become `warning` events.
    */
   close(): Promise<void> {
-    if (this.state === 'new' || this.state === 'closed') {
+    if (this.inMemory || this.state === 'closed') {
+      // Records kept in memory are lost, as with MemoryQueue.
+      if (this.openRetryTimer !== null) clearTimeout(this.openRetryTimer);
+      this.openRetryTimer = null;
+      this.memory.clear();
       this.state = 'closed';
       return Promise.resolve();
     }
@@ -651,7 +816,7 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
       this.emit(
         'warning',
         new BufferIOError(
-          `${warning.message}; ${droppedRecords} record(s) dropped, and new records are dropped for ` +
+          `${warning.message}; ${countOf(droppedRecords, 'record')} dropped, and new records are dropped for ` +
             `${this.retryDelayMs} ms before writing is tried again`,
           { cause: error },
         ),
@@ -808,6 +973,16 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
     this.cursorPreviousId = segment === null ? 0 : segment.firstId - 1;
   }
 
+  /** Records on disk or pending that were not read yet; estimated after open, but never 0 while one is unread. */
+  private get unreadOnDisk(): number {
+    if (!this.hasUnread()) {
+      this.unreadRecords = 0;
+      this.unreadBytes = 0;
+      return 0;
+    }
+    return Math.max(1, this.unreadRecords);
+  }
+
   private hasUnread(): boolean {
     this.resolveCursor();
     let segment = this.cursorSegment;
@@ -930,7 +1105,7 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
     this.reader = null;
     this.emit(
       'warning',
-      this.recordError(`Reading ${segment.path} from offset ${start} failed; skipped ${records} record(s)`, error),
+      this.recordError(`Reading ${segment.path} from offset ${start} failed; skipped ${countOf(records, 'record')}`, error),
     );
   }
 }

@@ -1,10 +1,18 @@
 import { join } from 'node:path';
 import { BufferCorruptError, BufferIOError } from '../errors.js';
 import { type DiskBufferFs, closeQuietly, errorCode, readFully } from './disk-fs.js';
+import { countOf, directoryHint } from './messages.js';
 import { type AckState, METADATA_FILE_NAME, MetadataFile } from './metadata.js';
 import { QUARANTINE_DIRECTORY_NAME, type Quarantine } from './quarantine.js';
 import { RECORD_HEADER_BYTES } from './record-format.js';
-import { SEGMENT_HEADER_BYTES, Segment, type SegmentHeader, decodeSegmentHeader, parseSegmentFileName } from './segment.js';
+import {
+  SEGMENT_HEADER_BYTES,
+  Segment,
+  type SegmentHeader,
+  decodeSegmentHeader,
+  parseSegmentFileName,
+  segmentFileName,
+} from './segment.js';
 import { SegmentFileReader, scanNext } from './segment-reader.js';
 
 export interface RecoveryInput {
@@ -32,6 +40,10 @@ export interface RecoveredState {
   unreadBytes: number;
   corruptRecords: number;
   corruptBytes: number;
+  /** Segment files found missing, or cut below their header, at open. */
+  missingSegments: number;
+  /** Unacknowledged records known to be lost with those files, see `linkSegments`. */
+  missingRecords: number;
   /** True when the metadata file is missing or damaged and must be written afresh. */
   rewriteMetadata: boolean;
   warnings: Error[];
@@ -58,7 +70,9 @@ export function recoverDirectory(input: RecoveryInput): RecoveredState {
   if (foreign.length > 0) {
     const shown = foreign.slice(0, 5).join(', ') + (foreign.length > 5 ? ', ...' : '');
     warnings.push(
-      new BufferCorruptError(`Ignoring ${foreign.length} unknown file(s) in the buffer directory ${directory}: ${shown}`),
+      new BufferCorruptError(
+        `Ignoring ${countOf(foreign.length, 'unknown file')} in the buffer directory ${directory}: ${shown}`,
+      ),
     );
   }
   found.sort((a, b) => a.firstId - b.firstId);
@@ -76,8 +90,8 @@ export function recoverDirectory(input: RecoveryInput): RecoveredState {
   }
   const ackedId = ack?.ackedId ?? 0;
 
-  const segments = openSegments(fs, directory, found, ackedId, warnings);
-  linkSegments(segments, ack, ackedId, warnings);
+  const { segments, cutSizes } = openSegments(fs, directory, found, ackedId, warnings);
+  const missing = linkSegments(segments, ack, ackedId, cutSizes, warnings);
 
   let nextId = Math.max(ackedId + 1, 1);
   let appendable = false;
@@ -85,9 +99,10 @@ export function recoverDirectory(input: RecoveryInput): RecoveredState {
   let corruptBytes = 0;
   const newest = segments.at(-1);
   if (newest !== undefined) {
-    const tail = recoverNewestSegment(input, newest, warnings);
+    const tail = recoverNewestSegment(input, newest, ackedId, warnings);
     corruptRecords = tail.corruptRecords;
     corruptBytes = tail.corruptBytes;
+    if (tail.cutBelowHeader) missing.segments += 1;
     if (tail.discard) {
       deleteQuietly(fs, newest.path);
       segments.pop();
@@ -125,6 +140,8 @@ export function recoverDirectory(input: RecoveryInput): RecoveredState {
     unreadBytes: estimate.bytes,
     corruptRecords,
     corruptBytes,
+    missingSegments: missing.segments,
+    missingRecords: missing.records,
     rewriteMetadata: ack === null || loaded.problems.length > 0,
     warnings,
   };
@@ -135,16 +152,18 @@ function listDirectory(fs: DiskBufferFs, directory: string): string[] {
     fs.mkdirSync(directory, { recursive: true });
     return fs.readdirSync(directory);
   } catch (error) {
-    throw new BufferIOError(
-      `Cannot open the buffer directory ${directory} (${errorCode(error)}): check that it is a writable folder`,
-      { cause: error },
-    );
+    const code = errorCode(error);
+    throw new BufferIOError(`Cannot open the buffer directory ${directory} (${code}): ${directoryHint(code)}`, {
+      cause: error,
+    });
   }
 }
 
 /**
  * Stats every segment, deletes the ones left behind by an interrupted cleanup (every record
- * acknowledged, or an empty file that is not the newest) and reads each header.
+ * acknowledged, or an empty file that is not the newest) and reads each header. Returns the
+ * segments and, by first id, the size of each deleted file that was shorter than a header,
+ * whose loss `linkSegments` reports.
  */
 function openSegments(
   fs: DiskBufferFs,
@@ -152,8 +171,9 @@ function openSegments(
   found: Array<{ firstId: number; name: string }>,
   ackedId: number,
   warnings: Error[],
-): Segment[] {
+): { segments: Segment[]; cutSizes: Map<number, number> } {
   const segments: Segment[] = [];
+  const cutSizes = new Map<number, number>();
   for (let index = 0; index < found.length; index += 1) {
     const { firstId, name } = found[index];
     const path = join(directory, name);
@@ -162,52 +182,79 @@ function openSegments(
     let size: number;
     try {
       const stat = fs.statSync(path);
-      if (!stat.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'EISDIR' });
+      if (!stat.isFile()) {
+        warnings.push(new BufferCorruptError(`Skipping segment ${path}: it is not a regular file`));
+        continue;
+      }
       size = stat.size;
     } catch (error) {
-      warnings.push(new BufferIOError(`Skipping segment ${path}: ${errorCode(error)}`, { cause: error }));
+      warnings.push(new BufferIOError(`Skipping segment ${path}: stat failed (${errorCode(error)})`, { cause: error }));
       continue;
     }
 
     const fullyAcknowledged = next !== undefined && next.firstId - 1 <= ackedId;
     const empty = next !== undefined && size <= SEGMENT_HEADER_BYTES;
     if (fullyAcknowledged || empty) {
+      if (!fullyAcknowledged && size < SEGMENT_HEADER_BYTES) cutSizes.set(firstId, size);
       deleteQuietly(fs, path);
       continue;
     }
 
-    const header = readSegmentHeader(fs, path);
+    const { header, error } = readSegmentHeader(fs, path);
     const segment = new Segment(directory, firstId, header?.previousFirstId ?? 0, header?.previousLastId ?? 0, size);
     segment.headerValid = header !== null && header.firstId === firstId;
-    if (!segment.headerValid && size >= SEGMENT_HEADER_BYTES) {
+    if (error !== null) {
+      warnings.push(
+        new BufferIOError(
+          `Reading the header of segment ${path} failed (${errorCode(error)}): check the owner and mode of the ` +
+            'file. The reader tries it again when it reaches the segment, and skips its records if that fails too',
+          { cause: error },
+        ),
+      );
+    } else if (!segment.headerValid && size >= SEGMENT_HEADER_BYTES) {
       warnings.push(
         new BufferCorruptError(`Segment ${path} has a damaged header; its records are still read and checked one by one`),
       );
     }
     segments.push(segment);
   }
-  return segments;
+  return { segments, cutSizes };
 }
 
-function readSegmentHeader(fs: DiskBufferFs, path: string): SegmentHeader | null {
+/**
+ * Reads and decodes a segment header. `header` is null when it is damaged or unreadable, and
+ * `error` is the read error, or null.
+ */
+function readSegmentHeader(fs: DiskBufferFs, path: string): { header: SegmentHeader | null; error: unknown } {
   let fd: number | null = null;
   try {
     fd = fs.openSync(path, 'r');
     const buffer = Buffer.alloc(SEGMENT_HEADER_BYTES);
     const length = readFully(fs, fd, buffer, 0, SEGMENT_HEADER_BYTES, 0);
-    return length === SEGMENT_HEADER_BYTES ? decodeSegmentHeader(buffer) : null;
-  } catch {
-    return null;
+    return { header: length === SEGMENT_HEADER_BYTES ? decodeSegmentHeader(buffer) : null, error: null };
+  } catch (error) {
+    return { header: null, error };
   } finally {
     closeQuietly(fs, fd);
   }
 }
 
 /**
- * Takes the last id of each segment from the header of the next one, and warns about segment
- * files deleted from the middle or the front of the queue by something other than the buffer.
+ * Takes the last id of each segment from the header of the next one, and reports segment files
+ * deleted from the middle or the front of the queue by something other than the buffer.
+ *
+ * The header after a gap records the first and last id of the missing file just before it, so
+ * that file's unacknowledged records are counted. NOTE: when several files in a row are missing,
+ * the records of the earlier ones are not counted, because no surviving header records their ids.
  */
-function linkSegments(segments: Segment[], ack: AckState | null, ackedId: number, warnings: Error[]): void {
+function linkSegments(
+  segments: Segment[],
+  ack: AckState | null,
+  ackedId: number,
+  cutSizes: Map<number, number>,
+  warnings: Error[],
+): { segments: number; records: number } {
+  const missing = { segments: 0, records: 0 };
   for (let index = 1; index < segments.length; index += 1) {
     const previous = segments[index - 1];
     const segment = segments[index];
@@ -216,11 +263,11 @@ function linkSegments(segments: Segment[], ack: AckState | null, ackedId: number
       previous.lastId = segment.previousLastId;
       previous.writtenLastId = segment.previousLastId;
     } else if (segment.previousFirstId > previous.firstId) {
+      const loss = describeMissingSegment(segment, ackedId, cutSizes);
+      missing.segments += 1;
+      missing.records += loss.records;
       warnings.push(
-        new BufferCorruptError(
-          `Segment files between ${previous.name} and ${segment.name} are missing: the records up to id ` +
-            `${segment.previousLastId} that they contained are lost`,
-        ),
+        new BufferCorruptError(`Segment files between ${previous.name} and ${segment.name} are missing: ${loss.text}`),
       );
     }
   }
@@ -233,18 +280,42 @@ function linkSegments(segments: Segment[], ack: AckState | null, ackedId: number
     head.previousLastId > ackedId &&
     (ack === null || head.previousFirstId >= ack.headSegment)
   ) {
-    warnings.push(
-      new BufferCorruptError(
-        `Segment files before ${head.name} are missing: unacknowledged records ${ackedId + 1} to ` +
-          `${head.previousLastId} are lost`,
-      ),
-    );
+    const loss = describeMissingSegment(head, ackedId, cutSizes);
+    missing.segments += 1;
+    missing.records += loss.records;
+    warnings.push(new BufferCorruptError(`Segment files before ${head.name} are missing: ${loss.text}`));
   }
+  return missing;
+}
+
+/** Counts the unacknowledged records of the missing segment that `next`'s header describes, and words the loss. */
+function describeMissingSegment(
+  next: Segment,
+  ackedId: number,
+  cutSizes: Map<number, number>,
+): { records: number; text: string } {
+  const from = Math.max(next.previousFirstId, ackedId + 1);
+  const to = next.previousLastId;
+  const records = Math.max(0, to - from + 1);
+  const cutSize = cutSizes.get(next.previousFirstId);
+  const name =
+    segmentFileName(next.previousFirstId) +
+    (cutSize === undefined ? '' : ` (found cut to ${countOf(cutSize, 'byte')}, below its header, and deleted)`);
+  if (records === 0) return { records, text: `the last of them, ${name}, contained no unacknowledged records` };
+  const ids = records === 1 ? `id ${from}` : `ids ${from} to ${to}`;
+  return {
+    records,
+    text:
+      `the last of them, ${name}, contained ${countOf(records, 'unacknowledged record')} (${ids}), ` +
+      `which ${records === 1 ? 'is' : 'are'} lost`,
+  };
 }
 
 interface TailResult {
   /** True when the file contains no header and no record, so it is deleted. */
   discard: boolean;
+  /** True when the file is shorter than a segment header, so the number of records lost with it is unknown. */
+  cutBelowHeader: boolean;
   appendable: boolean;
   corruptRecords: number;
   corruptBytes: number;
@@ -255,11 +326,28 @@ interface TailResult {
  * are quarantined and counted. A damaged or incomplete range at the end of the file is a write
  * cut off by a crash, so the file is truncated to the valid prefix and appends continue there.
  */
-function recoverNewestSegment(input: RecoveryInput, segment: Segment, warnings: Error[]): TailResult {
+function recoverNewestSegment(input: RecoveryInput, segment: Segment, ackedId: number, warnings: Error[]): TailResult {
   const { fs } = input;
-  const result: TailResult = { discard: false, appendable: false, corruptRecords: 0, corruptBytes: 0 };
+  const result: TailResult = {
+    discard: false,
+    cutBelowHeader: false,
+    appendable: false,
+    corruptRecords: 0,
+    corruptBytes: 0,
+  };
   if (segment.writtenBytes < SEGMENT_HEADER_BYTES) {
+    // The buffer writes the header together with the first records, so a shorter file lost
+    // records: a crash cut its first write, or something else truncated it.
     result.discard = true;
+    result.cutBelowHeader = true;
+    warnings.push(
+      new BufferCorruptError(
+        `Segment ${segment.path} is ${countOf(segment.writtenBytes, 'byte')}, shorter than its ` +
+          `${SEGMENT_HEADER_BYTES}-byte header (a crash during its first write, or the file was truncated), ` +
+          `so it is deleted. Any unacknowledged records it contained, from id ` +
+          `${Math.max(segment.firstId, ackedId + 1)} on, are lost, and their number is unknown`,
+      ),
+    );
     return result;
   }
 
@@ -338,7 +426,7 @@ function recoverNewestSegment(input: RecoveryInput, segment: Segment, warnings: 
 export function damageWarning(segment: Segment, start: number, end: number, records: number, where: string): Error {
   return new BufferCorruptError(
     `Skipped ${end - start} damaged bytes at offset ${start} of ${segment.path} ` +
-      `(${records} record(s) lost); ${where}`,
+      `(${countOf(records, 'record')} lost); ${where}`,
   );
 }
 
@@ -357,12 +445,20 @@ function estimateUnread(
   let diskBytes = -headAckOffset - newestCorruptBytes;
   segments.forEach((segment, index) => {
     const next = segments[index + 1];
-    const lastId = segment.lastId ?? (next === undefined ? segment.firstId - 1 : next.firstId - 1);
+    const lastId = segment.lastId ?? (next === undefined ? segment.firstId - 1 : firstIdAfter(segment, next) - 1);
     records += Math.max(0, lastId - Math.max(segment.firstId, ackedId + 1) + 1);
     diskBytes += segment.writtenBytes;
     if (index > 0 || headAckOffset === 0) diskBytes -= Math.min(SEGMENT_HEADER_BYTES, segment.writtenBytes);
   });
   return { records, bytes: Math.max(0, diskBytes - records * RECORD_HEADER_BYTES) };
+}
+
+/**
+ * Returns the first id after `segment`'s records: that of `next`, or of the missing file between
+ * them that `next`'s header names.
+ */
+function firstIdAfter(segment: Segment, next: Segment): number {
+  return next.headerValid && next.previousFirstId > segment.firstId ? next.previousFirstId : next.firstId;
 }
 
 function deleteQuietly(fs: DiskBufferFs, path: string): void {

@@ -1,9 +1,22 @@
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  statSync,
+  truncateSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { DiskBuffer } from '../../src/buffer/index.js';
+import { DiskBuffer, type DiskBufferStats } from '../../src/buffer/index.js';
+import { BufferCorruptError, BufferIOError } from '../../src/errors.js';
 import {
+  FaultyFs,
   backlogPayload,
   idsWithout,
   makeTempDirectory,
@@ -134,6 +147,7 @@ describe('DiskBuffer - damaged record', () => {
         assert.equal(stats.corruptBytes, target.end - target.start);
         assert.equal(warnings.length, 1);
         assert.match(warnings[0].message, /damaged bytes/);
+        assert.match(warnings[0].message, /\(1 record lost\)/);
 
         const quarantined = quarantineFiles(directory);
         assert.equal(quarantined.length, 1);
@@ -192,20 +206,142 @@ describe('DiskBuffer - damaged record', () => {
   });
 });
 
+/** Returns the ids from `from` to `to`, both included. */
+function idRange(from: number, to: number): number[] {
+  return Array.from({ length: to - from + 1 }, (_, index) => from + index);
+}
+
+/** Opens a DiskBuffer on `directory` and returns its stats and warnings right after open. */
+async function statsAfterOpen(directory: string): Promise<{ stats: DiskBufferStats; warnings: Error[] }> {
+  const buffer = new DiskBuffer({ directory, maxBytes: 1024 * 1024 * 1024, fsync: 'never' });
+  const warnings: Error[] = [];
+  buffer.on('warning', (warning) => warnings.push(warning));
+  await buffer.open();
+  const stats = buffer.stats();
+  await buffer.close();
+  return { stats, warnings };
+}
+
 describe('DiskBuffer - damaged directory', () => {
-  test('reports a deleted middle segment', async () => {
+  test('counts a deleted middle segment', async () => {
     const directory = caseDirectory();
     const segments = await writeBacklog(directory, 3, 20);
     unlinkSync(segments[1]);
 
+    const opened = await statsAfterOpen(directory);
+    assert.equal(opened.stats.records, 40, 'the estimate leaves out the missing records');
+    assert.equal(opened.stats.missingSegments, 1);
+    assert.equal(opened.stats.missingRecords, 20);
+    assert.equal(opened.stats.corruptRecords, 0);
+
     const { records, warnings } = await reopenAndReadAll(directory);
     assert.deepEqual(
       records.map((record) => record.id),
-      idsWithout(60, Array.from({ length: 20 }, (_, index) => 21 + index)),
+      idsWithout(60, idRange(21, 40)),
     );
     assert.equal(warnings.length, 1);
+    assert.ok(warnings[0] instanceof BufferCorruptError);
     assert.match(warnings[0].message, /missing/);
+    assert.match(warnings[0].message, /0000000000000021\.seg, contained 20 unacknowledged records \(ids 21 to 40\), which are lost/);
   });
+
+  test('counts a middle segment cut below its header', async () => {
+    const directory = caseDirectory();
+    const segments = await writeBacklog(directory, 3, 20);
+    truncateSync(segments[1], 10);
+
+    const { records, warnings, stats } = await reopenAndReadAll(directory);
+    assert.deepEqual(
+      records.map((record) => record.id),
+      idsWithout(60, idRange(21, 40)),
+    );
+    assert.equal(stats.missingSegments, 1);
+    assert.equal(stats.missingRecords, 20);
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0].message, /0000000000000021\.seg \(found cut to 10 bytes, below its header, and deleted\)/);
+  });
+
+  test('counts a deleted front segment after an ack', async () => {
+    const directory = caseDirectory();
+    const segments = await writeBacklog(directory, 3, 20);
+    const writer = new DiskBuffer({ directory, maxBytes: 1024 * 1024 * 1024, fsync: 'never' });
+    await writer.open();
+    readAll(writer);
+    writer.ack(10);
+    await writer.close();
+    unlinkSync(segments[0]);
+
+    const { records, warnings, stats } = await reopenAndReadAll(directory);
+    assert.deepEqual(
+      records.map((record) => record.id),
+      idRange(21, 60),
+    );
+    assert.equal(stats.missingSegments, 1);
+    assert.equal(stats.missingRecords, 10);
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0].message, /before 0000000000000021\.seg are missing/);
+    assert.match(warnings[0].message, /10 unacknowledged records \(ids 11 to 20\)/);
+  });
+
+  test('counts only the last of two deleted segments', async () => {
+    const directory = caseDirectory();
+    const segments = await writeBacklog(directory, 4, 20);
+    unlinkSync(segments[1]);
+    unlinkSync(segments[2]);
+
+    const { records, warnings, stats } = await reopenAndReadAll(directory);
+    assert.deepEqual(
+      records.map((record) => record.id),
+      [...idRange(1, 20), ...idRange(61, 80)],
+    );
+    // Only the header of segment 61 survives, and it records the ids of segment 41 alone.
+    assert.equal(stats.missingSegments, 1);
+    assert.equal(stats.missingRecords, 20);
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0].message, /ids 41 to 60/);
+  });
+
+  test('words one missing record in the singular', async () => {
+    const directory = caseDirectory();
+    const segments = await writeBacklog(directory, 3, 1);
+    unlinkSync(segments[1]);
+
+    const { records, warnings, stats } = await reopenAndReadAll(directory);
+    assert.deepEqual(
+      records.map((record) => record.id),
+      [1, 3],
+    );
+    assert.equal(stats.missingRecords, 1);
+    assert.match(warnings[0].message, /contained 1 unacknowledged record \(id 2\), which is lost/);
+  });
+
+  for (const size of [0, 10, 39]) {
+    test(`reports a newest segment cut to ${size} bytes`, async () => {
+      const directory = caseDirectory();
+      const segments = await writeBacklog(directory, 3, 20);
+      truncateSync(segments[2], size);
+
+      const buffer = new DiskBuffer({ directory, maxBytes: 1024 * 1024 * 1024, fsync: 'never' });
+      const warnings: Error[] = [];
+      buffer.on('warning', (warning) => warnings.push(warning));
+      await buffer.open();
+      assert.equal(warnings.length, 1);
+      assert.ok(warnings[0] instanceof BufferCorruptError);
+      assert.ok(warnings[0].message.includes(segments[2]), warnings[0].message);
+      assert.match(warnings[0].message, new RegExp(`is ${size} bytes?, shorter than its 40-byte header`));
+      assert.match(warnings[0].message, /from id 41 on, are lost/);
+      assert.equal(buffer.stats().missingSegments, 1);
+      assert.equal(buffer.stats().missingRecords, 0, 'no header records how many there were');
+      assert.equal(existsSync(segments[2]), false);
+
+      assert.deepEqual(
+        readAll(buffer).map((record) => record.id),
+        idRange(1, 40),
+      );
+      assert.equal(buffer.push('after the cut', 13), 41);
+      await buffer.close();
+    });
+  }
 
   test('reports a foreign file and folder', async () => {
     const directory = caseDirectory();
@@ -216,6 +352,7 @@ describe('DiskBuffer - damaged directory', () => {
     const { records, warnings } = await reopenAndReadAll(directory);
     assert.equal(records.length, 5);
     assert.equal(warnings.length, 1);
+    assert.match(warnings[0].message, /Ignoring 2 unknown files/);
     assert.match(warnings[0].message, /notes\.txt/);
     assert.ok(existsSync(join(directory, 'notes.txt')), 'foreign files are left alone');
   });
@@ -233,6 +370,49 @@ describe('DiskBuffer - damaged directory', () => {
     assert.equal(warnings.length, 1);
     assert.match(warnings[0].message, /damaged header/);
   });
+});
+
+describe('DiskBuffer - unreadable segment', () => {
+  test('reports EACCES on a segment as an I/O error', async () => {
+    const directory = caseDirectory();
+    const segments = await writeBacklog(directory, 3, 20);
+    const faultyFs = new FaultyFs();
+    faultyFs.openErrors.set(segments[1], 'EACCES');
+
+    const { records, warnings, stats } = await reopenAndReadAll(directory, { fs: faultyFs });
+    assert.deepEqual(
+      records.map((record) => record.id),
+      idsWithout(60, idRange(21, 40)),
+    );
+    assert.equal(
+      warnings.filter((warning) => /damaged header/.test(warning.message)).length,
+      0,
+      warnings.map((warning) => warning.message).join(' | '),
+    );
+    const atOpen = warnings[0];
+    assert.ok(atOpen instanceof BufferIOError);
+    assert.ok(atOpen.message.includes(segments[1]), atOpen.message);
+    assert.match(atOpen.message, /Reading the header of segment .* failed \(EACCES/);
+    assert.match(warnings[1].message, /Reading .* from offset 40 failed; skipped 20 records \(EACCES\)/);
+    assert.equal(warnings.length, 2);
+    assert.equal(stats.corruptRecords, 20);
+  });
+
+  test(
+    'reports a segment with mode 000 as an I/O error',
+    { skip: process.getuid?.() === 0 ? 'root reads a file with mode 000' : undefined },
+    async () => {
+      const directory = caseDirectory();
+      const segments = await writeBacklog(directory, 3, 20);
+      chmodSync(segments[1], 0);
+
+      const { warnings } = await reopenAndReadAll(directory);
+      assert.equal(warnings.filter((warning) => /damaged header/.test(warning.message)).length, 0);
+      assert.ok(warnings[0] instanceof BufferIOError);
+      assert.ok(warnings[0].message.includes(segments[1]));
+      assert.match(warnings[0].message, /\(EACCES/);
+    },
+  );
 });
 
 describe('DiskBuffer - damaged metadata', () => {

@@ -57,6 +57,7 @@ describe('DiskBuffer - write errors', () => {
       assert.equal(warnings.length, 1);
       assert.ok(warnings[0] instanceof BufferIOError);
       assert.match(warnings[0].message, new RegExp(code));
+      assert.match(warnings[0].message, /; 10 records dropped,/);
       const stats = buffer.stats();
       assert.equal(stats.dropped, 10);
       assert.equal(stats.writeErrors, 1);
@@ -97,6 +98,14 @@ describe('DiskBuffer - write errors', () => {
     assert.equal(buffer.unread, 0);
     buffer.ack(read[3].id);
     assert.equal(buffer.stats().records, 0);
+  });
+
+  test('words one dropped record in the singular', async () => {
+    faultyFs.failWrites('ENOSPC');
+    pushRange(1, 1);
+    await nextTurn();
+    assert.deepEqual(drops, [{ count: 1, reason: 'io-error' }]);
+    assert.match(warnings[0].message, /; 1 record dropped,/);
   });
 
   test('drops pushes while a new segment cannot be created', async () => {

@@ -125,13 +125,16 @@ export function idsWithout(count: number, missing: Iterable<number>): number[] {
  * A `node:fs` wrapper whose writes to segment files fail on demand, as a full or broken disk
  * would: `failWrites(code, afterBytes)` lets `afterBytes` more bytes through (the write that
  * crosses the limit is cut short), then every segment write and segment creation throws `code`
- * until `heal()`.
+ * until `heal()`. `listError` fails every directory listing, and `openErrors` fails opening
+ * the paths it maps, as permission errors would.
  */
 export class FaultyFs implements DiskBufferFs {
   private readonly paths = new Map<number, string>();
   private failure: { code: string; remainingBytes: number } | null = null;
   fsyncError: string | null = null;
   metadataError: string | null = null;
+  listError: string | null = null;
+  readonly openErrors = new Map<string, string>();
   failedCalls = 0;
 
   failWrites(code: string, afterBytes = 0): void {
@@ -142,9 +145,13 @@ export class FaultyFs implements DiskBufferFs {
     this.failure = null;
     this.fsyncError = null;
     this.metadataError = null;
+    this.listError = null;
+    this.openErrors.clear();
   }
 
   openSync(path: string, flags: string, mode?: number): number {
+    const openError = this.openErrors.get(path);
+    if (openError !== undefined) this.throwError(openError, 'open', path);
     if (this.failure !== null && this.failure.remainingBytes === 0 && path.endsWith('.seg') && flags !== 'r') {
       this.throwError(this.failure.code, 'open', path);
     }
@@ -196,6 +203,7 @@ export class FaultyFs implements DiskBufferFs {
   }
 
   readdirSync(path: string): string[] {
+    if (this.listError !== null) this.throwError(this.listError, 'scandir', path);
     return fs.readdirSync(path);
   }
 
