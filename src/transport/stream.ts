@@ -11,13 +11,6 @@ import type { ConnectFunction, ConnectOptions } from './options.js';
 /** How long a FIN from the collector waits for a following RST before the window counts as read. */
 const FIN_GRACE_MS = 200;
 
-/**
- * Records that reached the kernel this long before the collector's FIN are taken as read; later
- * ones are replayed. A collector that accepts and closes at once (a proxy with no backend) sends
- * FIN with no RST while the first records are still in flight towards it.
- */
-const FIN_TRUST_MS = 1_000;
-
 /** TLS options that name files; they are read again on every connect so a rotated CA or key is picked up. */
 export interface TlsFileOptions {
   caFile?: string;
@@ -127,15 +120,7 @@ export class StreamConnection extends EventEmitter<ConnectionEvents> implements 
   }
 
   async end(timeoutMs: number): Promise<void> {
-    if (this.dead) return;
-    if (this.ending) {
-      // The collector's FIN came first: wait for its grace period to settle the window.
-      await new Promise<void>((resolve) => {
-        this.once('fail', () => resolve());
-        setTimeout(resolve, Math.min(timeoutMs, FIN_GRACE_MS * 2)).unref();
-      });
-      return;
-    }
+    if (this.dead || this.ending) return;
     this.ending = true;
     await new Promise<void>((resolve) => {
       const timeout = setTimeout(() => {
@@ -165,9 +150,7 @@ export class StreamConnection extends EventEmitter<ConnectionEvents> implements 
   /**
    * The collector sent FIN. A collector that closes with unread data answers with RST instead, and
    * data still in flight when it closed draws an RST too, so a FIN with no RST within
-   * `FIN_GRACE_MS` means it read what reached it. Records handed to the kernel more than
-   * `FIN_TRUST_MS` before the FIN are confirmed; the newer ones are replayed, because they may
-   * have crossed the FIN on the way.
+   * `FIN_GRACE_MS` means it read everything: the window is confirmed and nothing is replayed.
    *
    * NOTE: read is not stored. A collector killed after reading records and before storing them
    * sends a FIN with no RST, and those records are confirmed and lost.
@@ -175,10 +158,9 @@ export class StreamConnection extends EventEmitter<ConnectionEvents> implements 
   private onPeerEnd(): void {
     if (this.ending || this.dead) return; // end() handles the answer to our own FIN.
     this.ending = true;
-    const finAt = Date.now();
     const grace = setTimeout(() => {
       if (this.dead) return;
-      this.confirmFlushedBefore(finAt - FIN_TRUST_MS);
+      this.confirmAll();
       this.fail(new ConnectionClosedError(this.target, 'the collector closed the connection'));
     }, FIN_GRACE_MS);
     grace.unref();
@@ -221,21 +203,6 @@ export class StreamConnection extends EventEmitter<ConnectionEvents> implements 
     }
     this.compactWindow();
     if (confirmed.length > 0) this.emit('confirm', confirmed.length === 1 ? confirmed[0] : confirmed.flat());
-  }
-
-  /** Confirms the oldest batches that reached the kernel at or before `time`. */
-  private confirmFlushedBefore(time: number): void {
-    const confirmed: QueueRecord[] = [];
-    while (this.windowHead < this.window.length) {
-      const batch = this.window[this.windowHead];
-      if (batch.flushedAt === 0 || batch.flushedAt > time) break;
-      for (const record of batch.records) confirmed.push(record);
-      this.windowRecords -= batch.records.length;
-      this.windowBytes -= batch.bytes;
-      this.windowHead += 1;
-    }
-    this.compactWindow();
-    if (confirmed.length > 0) this.emit('confirm', confirmed);
   }
 
   private confirmAll(): void {

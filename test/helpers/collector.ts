@@ -21,8 +21,6 @@ export class TestCollector {
   private sockets = new Set<net.Socket>();
   private paused = false;
   port = 0;
-  /** Called for every accepted connection, health probes included, before any data. */
-  onAccept: ((socket: net.Socket) => void) | undefined;
   /** Called for every frame, with the connection's index. */
   onFrame: ((frame: string, connection: number) => void) | undefined;
 
@@ -105,7 +103,6 @@ export class TestCollector {
     let index = -1;
     this.accepted += 1;
     this.sockets.add(socket);
-    this.onAccept?.(socket);
     socket.on('close', () => this.sockets.delete(socket));
     socket.on('error', () => {});
     if (this.paused) socket.pause();

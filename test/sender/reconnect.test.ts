@@ -9,8 +9,6 @@ test('SyslogSender - FIN while idle sends next event on a new connection', async
   try {
     sender.send('E1');
     await collector.waitForFrames(1);
-    // The FIN comes 1.5 s after E1 reached the kernel, so E1 counts as read and is not replayed.
-    await delay(1_500);
     collector.endAll();
     await delay(400);
     sender.send('E2');
@@ -129,31 +127,4 @@ test('SyslogSender - close with collector down reports pending', async () => {
   sender.send('E2');
   const result = await sender.close(300);
   assert.deepEqual(result, { delivered: false, pending: 2 });
-});
-
-test('SyslogSender - replays records sent just before a FIN', async () => {
-  const collector = await TestCollector.start();
-  // The first connection is closed by the collector as soon as it is accepted, like a proxy
-  // whose backend is down; later connections behave.
-  let closeNext = true;
-  collector.onAccept = (socket) => {
-    if (closeNext) {
-      closeNext = false;
-      socket.end();
-    }
-  };
-  const sender = createSender([`tcp://127.0.0.1:${collector.port}`]);
-  try {
-    for (let n = 1; n <= 100; n += 1) sender.send(`event ${n}`);
-    // The records crossed the FIN, so they go out again on the next connection.
-    await waitUntil(
-      () => (collector.connections[1]?.frames.length ?? 0) === 100,
-      'the 100 events were replayed on a new connection',
-    );
-    assert.equal(sender.stats().replayed, 100);
-    assert.deepEqual(await sender.close(5_000), { delivered: true, pending: 0 });
-  } finally {
-    await sender.close(1_000);
-    await collector.close();
-  }
 });
