@@ -102,7 +102,7 @@ export class DeadlineError extends SyslogError {
   constructor(operation: string, timeoutMs: number, pending: number) {
     super(
       'ERR_SYSLOG_DEADLINE',
-      `${operation} reached its ${timeoutMs} ms deadline with ${pending} events not yet confirmed`,
+      `${operation} reached its ${timeoutMs} ms deadline with ${pending} ${pending === 1 ? 'event' : 'events'} not yet confirmed`,
     );
   }
 }
