@@ -51,8 +51,8 @@ export interface EventQueue extends EventEmitter<QueueEvents> {
   open(): Promise<void>;
 
   /**
-   * Appends one record and returns its id, or -1 when the full policy dropped it (`drop-newest`,
-   * or a write error). With `drop-oldest` the oldest unread records make room. With `block` the
+   * Appends one record and returns its id, 0 when a DiskBuffer keeps it in memory until its
+   * directory opens, or -1 when the full policy dropped it (`drop-newest`, or a write error). With `drop-oldest` the oldest unread records make room. With `block` the
    * record is always taken and `full` tells the caller to wait for `space`.
    */
   push(payload: string, bytes: number): number;
