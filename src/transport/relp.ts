@@ -1,12 +1,12 @@
 import net from 'node:net';
 import tls from 'node:tls';
-import { readFileSync } from 'node:fs';
 import { EventEmitter } from 'eventemitter3';
 import type { QueueRecord } from '../buffer/queue.js';
 import { ConnectionClosedError, ConnectTimeoutError, RelpProtocolError, WriteStalledError } from '../errors.js';
 import type { Connection, ConnectionEvents } from './connection.js';
 import type { ConnectFunction, ConnectOptions } from './options.js';
 import { encodeFrame, nextTxnr, parseOffers, parseResponse, RelpFrameParser, type RelpFrame } from './relp-frame.js';
+import { resolveTlsOptions } from './tls-options.js';
 
 /**
  * Offers sent with `open`. The specification calls version 0 experimental, but librelp 1.11
@@ -23,13 +23,6 @@ interface Transaction {
   record: QueueRecord;
   /** The server sent `rsp 200`, but an older transaction has no response yet. */
   acknowledged: boolean;
-}
-
-/** TLS options that name files, read again on every connect so that a rotated CA or key is picked up. */
-interface TlsFileOptions {
-  caFile?: string;
-  certFile?: string;
-  keyFile?: string;
 }
 
 /**
@@ -436,16 +429,7 @@ function createSocket(options: ConnectOptions): net.Socket {
   const socketOptions = { host: options.host, port: options.port, noDelay: true };
   if (options.tls === undefined) return net.connect(socketOptions);
 
-  const { caFile, certFile, keyFile, ...tlsOptions } = options.tls as tls.ConnectionOptions & TlsFileOptions;
-  return tls.connect({
-    ...tlsOptions,
-    ...(caFile ? { ca: readFileSync(caFile) } : {}),
-    ...(certFile ? { cert: readFileSync(certFile) } : {}),
-    ...(keyFile ? { key: readFileSync(keyFile) } : {}),
-    ...socketOptions,
-    servername: tlsOptions.servername ?? (net.isIP(options.host) === 0 ? options.host : undefined),
-    rejectUnauthorized: tlsOptions.rejectUnauthorized ?? true,
-  });
+  return tls.connect({ ...resolveTlsOptions(options), noDelay: true } as tls.ConnectionOptions);
 }
 
 /**

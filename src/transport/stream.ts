@@ -1,22 +1,17 @@
 import net from 'node:net';
 import tls from 'node:tls';
-import { readFileSync } from 'node:fs';
 import { EventEmitter } from 'eventemitter3';
 import type { QueueRecord } from '../buffer/queue.js';
 import { ConnectionClosedError, ConnectTimeoutError, WriteStalledError } from '../errors.js';
 import { frameLf } from '../format/framing.js';
 import type { Connection, ConnectionEvents } from './connection.js';
 import type { ConnectFunction, ConnectOptions } from './options.js';
+import { resolveTlsOptions } from './tls-options.js';
+
+export type { TlsFileOptions } from './tls-options.js';
 
 /** How long a FIN from the collector waits for a following RST before the window counts as read. */
 const FIN_GRACE_MS = 200;
-
-/** TLS options that name files; they are read again on every connect so a rotated CA or key is picked up. */
-export interface TlsFileOptions {
-  caFile?: string;
-  certFile?: string;
-  keyFile?: string;
-}
 
 /** Records written in one `write()` call, confirmed or failed together. */
 interface WrittenBatch {
@@ -267,20 +262,11 @@ export const connectTcp: ConnectFunction = (options) =>
 /** Opens a TLS connection, verified against this collector's own name (or `tls.servername`). */
 export const connectTls: ConnectFunction = (options) =>
   openStream(options, () => {
-    const { caFile, certFile, keyFile, ...tlsOptions } = (options.tls ?? {}) as tls.ConnectionOptions & TlsFileOptions;
-    const servername = tlsOptions.servername ?? (net.isIP(options.host) === 0 ? options.host : undefined);
     // As for TCP: without allowHalfOpen Node closes the socket on the collector's FIN, and the RST
     // that reports unread records arrives after the socket is gone, so they would be confirmed.
     // tls.connect honours the option (checked on Node 20.20) although @types/node does not declare it.
     const connectOptions: tls.ConnectionOptions & { allowHalfOpen: boolean } = {
-      ...tlsOptions,
-      ...(caFile ? { ca: readFileSync(caFile) } : {}),
-      ...(certFile ? { cert: readFileSync(certFile) } : {}),
-      ...(keyFile ? { key: readFileSync(keyFile) } : {}),
-      host: options.host,
-      port: options.port,
-      servername,
-      rejectUnauthorized: tlsOptions.rejectUnauthorized ?? true,
+      ...resolveTlsOptions(options),
       allowHalfOpen: true,
     };
     return tls.connect(connectOptions);
