@@ -6,7 +6,7 @@ export { UpstreamPool } from './pool/upstream-pool.js';
 export type { UpstreamPoolEvents, UpstreamPoolOptions } from './pool/upstream-pool.js';
 export type { UpstreamOptions } from './pool/upstream-config.js';
 export { DEFAULT_PORTS } from './pool/upstream-config.js';
-export type { ReconnectOptions, UpstreamStats, UpstreamStatusChange } from './pool/upstream.js';
+export type { ReconnectOptions, Upstream, UpstreamStats, UpstreamStatusChange } from './pool/upstream.js';
 
 export { FailoverStrategy } from './strategy/failover.js';
 export type { FailoverStrategyOptions } from './strategy/failover.js';
