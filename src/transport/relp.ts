@@ -243,12 +243,8 @@ export class RelpConnection extends EventEmitter<ConnectionEvents> implements Co
     if (frame.txnr === this.openTxnr && !this.opened) return this.handleOpenResponse(frame);
     if (frame.txnr === this.closeTxnr) return this.handleCloseResponse(frame);
 
-    let response;
-    try {
-      response = parseResponse(frame.data);
-    } catch (error) {
-      return error as Error;
-    }
+    const response = tryParseResponse(frame.data);
+    if (response instanceof Error) return response;
     const transaction = this.findTransaction(frame.txnr);
     if (transaction === undefined) {
       return new RelpProtocolError(`Collector ${this.target} sent rsp for transaction ${frame.txnr}, which is not outstanding`);
@@ -264,12 +260,8 @@ export class RelpConnection extends EventEmitter<ConnectionEvents> implements Co
   }
 
   private handleOpenResponse(frame: RelpFrame): Error | undefined {
-    let response;
-    try {
-      response = parseResponse(frame.data);
-    } catch (error) {
-      return error as Error;
-    }
+    const response = tryParseResponse(frame.data);
+    if (response instanceof Error) return response;
     if (response.status !== 200) {
       return new RelpProtocolError(`Collector ${this.target} rejected the RELP session: ${response.status} ${response.text}`.trimEnd());
     }
@@ -289,12 +281,8 @@ export class RelpConnection extends EventEmitter<ConnectionEvents> implements Co
   private handleCloseResponse(frame: RelpFrame): Error | undefined {
     // librelp responds to close with an empty rsp (DATALEN 0), so only a present non-200 status is an error.
     if (frame.data.length > 0) {
-      let response;
-      try {
-        response = parseResponse(frame.data);
-      } catch (error) {
-        return error as Error;
-      }
+      const response = tryParseResponse(frame.data);
+      if (response instanceof Error) return response;
       if (response.status !== 200) {
         return new RelpProtocolError(`Collector ${this.target} rejected close: ${response.status} ${response.text}`.trimEnd());
       }
@@ -477,3 +465,12 @@ export const connectRelp: ConnectFunction = (options) =>
       );
     });
   });
+
+/** Parses an `rsp` body, returning the parse error instead of throwing it. */
+function tryParseResponse(data: Buffer): ReturnType<typeof parseResponse> | Error {
+  try {
+    return parseResponse(data);
+  } catch (error) {
+    return error as Error;
+  }
+}

@@ -1,5 +1,6 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
+import { waitUntil } from './wait.js';
 
 /** One connection as the test collector saw it: the frames it parsed, in order. */
 export interface CollectedConnection {
@@ -86,13 +87,7 @@ export class TestCollector {
 
   /** Waits until `count` frames arrived in total. */
   async waitForFrames(count: number, timeoutMs = 10_000): Promise<string[]> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.frames.length < count) {
-      if (Date.now() > deadline) {
-        throw new Error(`Expected ${count} frames within ${timeoutMs} ms, received ${this.frames.length}`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    await waitUntil(() => this.frames.length >= count, () => `${count} frames arrived (received ${this.frames.length})`, timeoutMs);
     return this.frames;
   }
 
@@ -169,13 +164,7 @@ export class UdpTestCollector {
   }
 
   async waitForMessages(count: number, timeoutMs = 10_000): Promise<string[]> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.messages.length < count) {
-      if (Date.now() > deadline) {
-        throw new Error(`Expected ${count} datagrams within ${timeoutMs} ms, received ${this.messages.length}`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    await waitUntil(() => this.messages.length >= count, () => `${count} datagrams arrived (received ${this.messages.length})`, timeoutMs);
     return this.messages;
   }
 }

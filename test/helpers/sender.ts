@@ -35,15 +35,4 @@ export function createSender(
   return new SyslogSender({ ...FIXTURE, ...senderOptions, pool });
 }
 
-export function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Polls `condition` every 10 ms until it holds; fails with `message` after `timeoutMs`. */
-export async function waitUntil(condition: () => boolean, message: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting until ${message}`);
-    await delay(10);
-  }
-}
+export { delay, waitUntil } from './wait.js';

@@ -1,6 +1,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { parseFrame } from './collector.js';
+import { waitUntil } from './wait.js';
 
 /** One TLS session as the collector saw it. */
 export interface TlsSession {
@@ -79,13 +80,7 @@ export class TlsTestCollector {
 
   /** Waits until `count` frames arrived in total. */
   async waitForFrames(count: number, timeoutMs = 10_000): Promise<string[]> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.frames.length < count) {
-      if (Date.now() > deadline) {
-        throw new Error(`Expected ${count} frames within ${timeoutMs} ms, received ${this.frames.length}`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    await waitUntil(() => this.frames.length >= count, () => `${count} frames arrived (received ${this.frames.length})`, timeoutMs);
     return this.frames;
   }
 
