@@ -7,7 +7,7 @@ export interface MemoryQueueOptions {
   maxRecords?: number;
   /** Maximum UTF-8 bytes waiting to be read. Default 64 MiB. */
   maxBytes?: number;
-  /** What `push` does at the maximum. Default `block`. */
+  /** Policy `push` applies at the maximum. Default `block`. */
   whenFull?: FullPolicy;
 }
 
@@ -24,7 +24,7 @@ export class MemoryQueue extends EventEmitter<QueueEvents> implements EventQueue
   private head = 0;
   private nextId = 1;
   private unreadBytes = 0;
-  /** Records read and not yet acknowledged, kept only as counts because the sender holds them. */
+  /** Records read and not yet acknowledged, kept only as counts because the sender keeps the records themselves. */
   private readCount = 0;
   private readBytes = 0;
   /**

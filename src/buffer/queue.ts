@@ -10,12 +10,12 @@ export interface QueueRecord {
   readonly bytes: number;
 }
 
-/** What a queue does with a new event when it holds its maximum. */
+/** Policy for a new event when the queue is at its maximum. */
 export type FullPolicy = 'block' | 'drop-newest' | 'drop-oldest';
 
 export const FULL_POLICIES: readonly FullPolicy[] = ['block', 'drop-newest', 'drop-oldest'];
 
-/** Why a queue dropped records. */
+/** Reason a queue dropped records. */
 export type DropReason = 'full' | 'io-error' | 'oversize';
 
 export interface QueueEvents {
@@ -43,7 +43,7 @@ export interface QueueStats {
  *
  * A record is pushed, read (handed to a connection, which keeps it until it is confirmed or
  * fails) and acknowledged. `read` moves a read cursor and never returns a record twice while the
- * queue stays open; records read but not acknowledged come back from `read` after the queue is
+ * queue stays open. Records read but not acknowledged come back from `read` after the queue is
  * reopened (a crash replays them). `ack(id)` confirms every record with an id up to `id`.
  */
 export interface EventQueue extends EventEmitter<QueueEvents> {
@@ -53,7 +53,7 @@ export interface EventQueue extends EventEmitter<QueueEvents> {
   /**
    * Appends one record and returns its id, 0 when a DiskBuffer keeps it in memory until its
    * directory opens, or -1 when the full policy dropped it (`drop-newest`, or a write error). With `drop-oldest` the oldest unread records make room. With `block` the
-   * record is always taken and `full` tells the caller to wait for `space`.
+   * record is always taken and `full` signals the caller to wait for `space`.
    */
   push(payload: string, bytes: number): number;
 
@@ -63,10 +63,10 @@ export interface EventQueue extends EventEmitter<QueueEvents> {
   /** Confirms every record whose id is at most `id`; they leave the queue for good. */
   ack(id: number): void;
 
-  /** What `push` does at the maximum. */
+  /** Policy `push` applies at the maximum. */
   readonly whenFull: FullPolicy;
 
-  /** True while the queue holds its maximum. */
+  /** True while the queue is at its maximum. */
   readonly full: boolean;
 
   /** Records not yet read. */

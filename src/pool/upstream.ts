@@ -163,8 +163,8 @@ export class Upstream extends EventEmitter<UpstreamEvents> implements UpstreamVi
     this.setStatus('closed');
     // The connection is borrowed for its whole life; the pool drains only once it is destroyed.
     if (connection && this.pool.isBorrowedResource(connection)) await this.pool.destroy(connection).catch(() => {});
-    // A connect attempt in flight (a TLS handshake, a custom connector) holds the drain until it
-    // settles; the deadline wins, and the attempt's connection is destroyed when it arrives.
+    // A connect attempt in flight (a TLS handshake, a custom connector) delays the drain until it
+    // settles. The deadline wins, and the attempt's connection is destroyed when it arrives.
     const drained = this.pool
       .drain()
       .then(() => this.pool.clear())

@@ -6,7 +6,7 @@ import type { UpstreamPool } from '../pool/upstream-pool.js';
 export interface SyslogSenderOptions extends FormatOptions {
   /** The collectors and the strategy. */
   pool: UpstreamPool;
-  /** Where accepted events wait: a `DiskBuffer` to survive restarts. Default: a memory queue built from the three options below. */
+  /** Queue for accepted events: a `DiskBuffer` to survive restarts. Default: a memory queue built from the three options below. */
   buffer?: EventQueue;
   /** Memory queue: maximum events waiting to be written to a connection. Default 100,000. Events written and not yet confirmed are bounded by the pool's replay window instead. */
   maxQueueRecords?: number;

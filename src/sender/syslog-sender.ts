@@ -152,11 +152,14 @@ export class SyslogSender extends EventEmitter<SyslogSenderEvents> {
 
   /**
    * Formats and queues one event. Returns true when the event was queued and there is room for
-   * more. Returns false in two cases: with `block` the queue is now full, so the event was taken
-   * and the caller should `await sender.ready()` before sending more; with `drop-newest` (or
+   * more. Returns false in two cases. With `block` the queue is now full, so the event was taken
+   * and the caller should `await sender.ready()` before sending more. With `drop-newest` (or
    * after a buffer write error) the event was dropped and counted. With `drop-oldest` the new
-   * event is always queued and older ones are dropped and counted. Throws `InvalidEventError` only for an event that
-   * cannot be formatted (see `sdNamePolicy`); never for a collector's state.
+   * event is always queued and older ones are dropped and counted.
+   *
+   * Throws `InvalidEventError` only for input that is neither a string nor an event object, or
+   * for an event that cannot be formatted (see `sdNamePolicy`). It never throws because of a
+   * collector's state.
    */
   send(event: SyslogEvent | string): boolean {
     if (typeof event !== 'string' && (typeof event !== 'object' || event === null || Array.isArray(event))) {

@@ -3,7 +3,7 @@ import type { QueueRecord } from '../buffer/queue.js';
 /** Status of one upstream: `connecting` (first attempt), `up`, `down` (with a reason) or `closed`. */
 export type UpstreamStatus = 'connecting' | 'up' | 'down' | 'closed';
 
-/** What a strategy may read about an upstream. */
+/** The fields of an upstream that a strategy may read. */
 export interface UpstreamView {
   /** Position in the list the pool was given; lower is higher priority. */
   readonly index: number;
@@ -24,7 +24,7 @@ export interface UpstreamView {
 
 /**
  * Chooses the upstream for each record. The pool owns connections and health; a strategy only
- * answers "which upstream next". `select` returns undefined to make the record wait (for example
+ * decides "which upstream next". `select` returns undefined to make the record wait (for example
  * while the preferred upstream is busy), and the sender asks again when something changes.
  */
 export interface Strategy {

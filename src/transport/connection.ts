@@ -8,7 +8,7 @@ export interface ConnectionEvents {
   drain: () => void;
   /**
    * The connection is dead. `records` are every record written to it and not confirmed, in the
-   * order they were written; the sender puts them back at the head of its queue. Emitted once.
+   * order they were written. The sender puts them back at the head of its queue. Emitted once.
    */
   fail: (records: QueueRecord[], error: Error) => void;
 }
@@ -20,7 +20,7 @@ export interface ConnectionEvents {
 export interface Connection extends EventEmitter<ConnectionEvents> {
   /** The collector, as `protocol://host:port`. */
   readonly target: string;
-  /** False while the connection holds more unsent bytes than its high-water mark, or while it is closing or dead. */
+  /** False while the connection has more unsent bytes than its high-water mark, or while it is closing or dead. */
   readonly writable: boolean;
   /** Records written and not yet confirmed. */
   readonly unconfirmed: number;

@@ -2,7 +2,7 @@ import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 
 export type Protocol = 'udp' | 'tcp' | 'tls' | 'relp';
 
-/** How SYSLOG-MSG frames are delimited on a stream (RFC 6587). TLS always uses octet counting (RFC 5425). */
+/** Delimiting of SYSLOG-MSG frames on a stream (RFC 6587). TLS always uses octet counting (RFC 5425). */
 export type Framing = 'octet-counting' | 'lf';
 
 /** Everything a transport needs to open one connection to one collector. */
@@ -20,7 +20,7 @@ export interface ConnectOptions {
   highWaterMarkBytes: number;
   /** TCP and TLS: a written record is confirmed once the connection stayed healthy this long after the write reached the kernel. */
   replayWindowMs: number;
-  /** TCP and TLS: the oldest flushed records are confirmed early once the window holds more than this many records. */
+  /** TCP and TLS: the oldest flushed records are confirmed early once the window contains more than this many records. */
   replayWindowMaxRecords: number;
   /** TCP and TLS: the same bound in bytes. */
   replayWindowMaxBytes: number;

@@ -123,7 +123,7 @@ export class StreamConnection extends EventEmitter<ConnectionEvents> implements 
         resolve();
       }, timeoutMs);
       timeout.unref();
-      // The collector answers our FIN with its own only after it has read everything before it.
+      // The collector sends its own FIN in reply only after it has read everything before ours.
       this.socket.once('end', () => {
         clearTimeout(timeout);
         this.confirmAll();
@@ -143,7 +143,7 @@ export class StreamConnection extends EventEmitter<ConnectionEvents> implements 
   }
 
   /**
-   * The collector sent FIN. A collector that closes with unread data answers with RST instead, and
+   * The collector sent FIN. A collector that closes with unread data sends RST instead, and
    * data still in flight when it closed draws an RST too, so a FIN with no RST within
    * `FIN_GRACE_MS` means it read everything: the window is confirmed and nothing is replayed.
    *
@@ -151,7 +151,7 @@ export class StreamConnection extends EventEmitter<ConnectionEvents> implements 
    * sends a FIN with no RST, and those records are confirmed and lost.
    */
   private onPeerEnd(): void {
-    if (this.ending || this.dead) return; // end() handles the answer to our own FIN.
+    if (this.ending || this.dead) return; // end() handles the reply to our own FIN.
     this.ending = true;
     const grace = setTimeout(() => {
       if (this.dead) return;

@@ -11,10 +11,10 @@ export interface TlsFileOptions {
 }
 
 /**
- * Builds the options for `tls.connect` to one collector: the upstream's own TLS options, the
- * CA, certificate and key read from their files now, SNI with the collector's name (none for an
- * IP literal, which RFC 6066 does not allow in SNI) unless `servername` overrides it, and
- * certificate checks on unless `rejectUnauthorized` is false.
+ * Builds the options for `tls.connect` to one collector. They are the upstream's own TLS options
+ * plus the CA, certificate and key read from their files now. SNI carries the collector's name
+ * unless `servername` overrides it, and is left out for an IP literal, which RFC 6066 does not
+ * allow in SNI. Certificates are checked unless `rejectUnauthorized` is false.
  */
 export function resolveTlsOptions(options: ConnectOptions): tls.ConnectionOptions {
   const { caFile, certFile, keyFile, ...tlsOptions } = (options.tls ?? {}) as tls.ConnectionOptions & TlsFileOptions;

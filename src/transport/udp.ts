@@ -96,7 +96,7 @@ export class UdpConnection extends EventEmitter<ConnectionEvents> implements Con
     this.shutdown();
   }
 
-  /** Sends an empty datagram: a closed port answers with ICMP port unreachable, which fails the connection. */
+  /** Sends an empty datagram: a closed port replies with ICMP port unreachable, which fails the connection. */
   probe(): void {
     if (!this.dead) this.socket.send(Buffer.alloc(0), () => {});
   }

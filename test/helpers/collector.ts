@@ -113,7 +113,7 @@ export class TestCollector {
         this.onFrame?.(parsed.message, index);
       }
     });
-    // Answer the sender's FIN with ours, as rsyslog does.
+    // Reply to the sender's FIN with ours, as rsyslog does.
     socket.on('end', () => socket.end());
   }
 }
