@@ -4,7 +4,8 @@
  *
  *   node --import tsx compare/main.ts [--quick] [--only=TEXT] [--json=FILE] [--cpu-prof=DIR]
  *
- * `--quick` runs a tenth of the events, `--only` keeps the scenarios whose name contains TEXT,
+ * `--quick` runs a tenth of the events, `--only` keeps the scenarios whose name contains TEXT
+ * (several texts separated by commas keep a scenario that matches any of them),
  * `--json` writes every measurement to FILE, and `--cpu-prof` writes a V8 CPU profile of each
  * scenario's runner process to DIR. The sink is one child process, and every scenario runs in a
  * child process of its own with --expose-gc. docs/benchmarks.md explains each number.
@@ -172,7 +173,10 @@ function describeOutcome(outcome: ScenarioOutcome): string {
 
 async function main(): Promise<void> {
   const options = parseArguments(process.argv.slice(2));
-  const scenarios = buildScenarios(options.quick).filter((scenario) => !options.only || scenario.name.includes(options.only));
+  const wanted = options.only?.split(',').filter((text) => text !== '');
+  const scenarios = buildScenarios(options.quick).filter(
+    (scenario) => !wanted || wanted.some((text) => scenario.name.includes(text)),
+  );
   const certificate = createTlsCertificate();
   const env: NodeJS.ProcessEnv = {
     ...process.env,

@@ -46,7 +46,7 @@ class StubConnection extends EventEmitter<ConnectionEvents> implements Connectio
     while (this.waiting > this.window) {
       const oldest = this.batches.shift()!;
       this.waiting -= oldest.length;
-      this.emit('confirm', oldest as QueueRecord[]);
+      this.emit('confirm', oldest.map((record) => record.id));
     }
   }
 
@@ -54,7 +54,7 @@ class StubConnection extends EventEmitter<ConnectionEvents> implements Connectio
     const records = this.batches.flat();
     this.batches.length = 0;
     this.waiting = 0;
-    if (records.length > 0) this.emit('confirm', records);
+    if (records.length > 0) this.emit('confirm', records.map((record) => record.id));
     this.closed = true;
   }
 

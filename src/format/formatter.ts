@@ -62,6 +62,7 @@ export class MessageFormatter {
   private lastTagKey = '';
   private lastTag: { tag: string; truncations: number };
   private nextSequenceId = 1;
+  private lastByteLength = 0;
 
   /** Validates every option and throws InvalidOptionError naming the first invalid one and its value. */
   constructor(options: FormatOptions = {}) {
@@ -119,9 +120,19 @@ export class MessageFormatter {
       ? this.formatRfc3164(fields, prival, message)
       : this.formatRfc5424(fields, prival, message, sequenceId);
 
+    if (this.lastByteLength <= this.options.maxMessageBytes) return payload;
     const cut = truncateUtf8(payload, this.options.maxMessageBytes);
-    if (cut.length !== payload.length) this.counters.truncated += 1;
+    this.lastByteLength = Buffer.byteLength(cut, 'utf8');
+    this.counters.truncated += 1;
     return cut;
+  }
+
+  /**
+   * UTF-8 length in bytes of the string the last `format()` call returned. The formatter counts
+   * it from the parts it assembled, which spares the caller a second pass over the whole message.
+   */
+  get byteLength(): number {
+    return this.lastByteLength;
   }
 
   private formatRfc5424(fields: SyslogEvent, prival: number, message: string, sequenceId: number | undefined): string {
@@ -150,7 +161,20 @@ export class MessageFormatter {
     this.counters.fieldsTruncated += truncations;
 
     const timestamp = this.rfc3339Timestamp(fields.timestamp);
-    return assembleRfc5424(this.starts[prival], timestamp, headerFields, structuredData, message, this.options.bom);
+    const structuredDataBytes = structuredData === NILVALUE ? 1 : Buffer.byteLength(structuredData, 'utf8');
+    const messageBytes = Buffer.byteLength(message, 'utf8');
+    const { text, bytes } = assembleRfc5424(
+      this.starts[prival],
+      timestamp,
+      headerFields,
+      structuredData,
+      structuredDataBytes,
+      message,
+      messageBytes,
+      this.options.bom,
+    );
+    this.lastByteLength = bytes;
+    return text;
   }
 
   private formatRfc3164(fields: SyslogEvent, prival: number, message: string): string {
@@ -159,7 +183,10 @@ export class MessageFormatter {
     this.counters.fieldsTruncated += (hostname.truncated ? 1 : 0) + tag.truncations;
 
     const timestamp = this.rfc3164Timestamp(fields.timestamp);
-    return assembleRfc3164(this.starts[prival], timestamp, hostname.value, tag.tag, message);
+    const text = assembleRfc3164(this.starts[prival], timestamp, hostname.value, tag.tag, message);
+    // Everything before MSG is sanitized to ASCII, one byte per UTF-16 code unit.
+    this.lastByteLength = text.length - message.length + (message === '' ? 0 : Buffer.byteLength(message, 'utf8'));
+    return text;
   }
 
   private priority(fields: SyslogEvent): number {

@@ -14,36 +14,39 @@ export function rfc5424Start(priority: number): string {
 /**
  * Assembles one RFC 5424 SYSLOG-MSG: `<PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID SD[ SP MSG]`
  * (RFC 5424 section 6). `start` is `rfc5424Start(priority)` and `headerFields` the four header
- * fields from HOSTNAME to MSGID joined by spaces. An empty MSG ends the message right after the
- * STRUCTURED-DATA, with no trailing space and no BOM.
+ * fields from HOSTNAME to MSGID joined by spaces, all printable US-ASCII. An empty MSG ends the
+ * message right after the STRUCTURED-DATA, with no trailing space and no BOM.
  *
  * The BOM goes right after the space that follows STRUCTURED-DATA. With `auto` it is added only
  * when MSG contains a non-ASCII character, because pure ASCII is valid as MSG-ANY. A MSG that
  * already starts with a BOM keeps it (and gets no second one) unless the policy is `never`,
  * which removes it.
+ *
+ * `messageBytes` must be the UTF-8 length of `message` and `structuredDataBytes` that of
+ * `structuredData`. The result carries the UTF-8 length of the whole message, computed from
+ * those two, so that no caller has to count the assembled string again.
  */
 export function assembleRfc5424(
   start: string,
   timestamp: string,
   headerFields: string,
   structuredData: string,
+  structuredDataBytes: number,
   message: string,
+  messageBytes: number,
   bom: BomPolicy,
-): string {
+): { text: string; bytes: number } {
   const header = `${start}${timestamp} ${headerFields} ${structuredData}`;
+  // Every part of the header except STRUCTURED-DATA is ASCII, one byte per UTF-16 code unit.
+  const headerBytes = header.length - structuredData.length + structuredDataBytes;
   let text = message;
   if (text.startsWith(BOM)) {
     if (bom === 'never') text = text.slice(BOM.length);
-  } else if (bom === 'always' || (bom === 'auto' && !isAscii(text))) {
+  } else if (bom === 'always' || (bom === 'auto' && messageBytes !== message.length)) {
     if (text !== '') text = BOM + text;
   }
-  return text === '' ? header : `${header} ${text}`;
-}
-
-/**
- * Returns true when `text` contains only ASCII characters. Every other character takes 2 or more
- * bytes in UTF-8, and the native byte count is faster than a character loop in JavaScript.
- */
-function isAscii(text: string): boolean {
-  return Buffer.byteLength(text, 'utf8') === text.length;
+  if (text === '') return { text: header, bytes: headerBytes };
+  // The BOM is one UTF-16 code unit and 3 UTF-8 bytes, and it is the only change made to MSG.
+  const textBytes = messageBytes + 3 * (text.length - message.length);
+  return { text: `${header} ${text}`, bytes: headerBytes + 1 + textBytes };
 }

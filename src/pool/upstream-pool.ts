@@ -62,7 +62,8 @@ export interface UpstreamPoolOptions {
 
 export interface UpstreamPoolEvents {
   status: (change: UpstreamStatusChange) => void;
-  confirm: (upstream: Upstream, records: QueueRecord[]) => void;
+  /** Ids of records the collector confirmed (see `ConnectionEvents.confirm`). */
+  confirm: (upstream: Upstream, ids: ArrayLike<number>) => void;
   fail: (upstream: Upstream, records: QueueRecord[], error: Error) => void;
   drain: (upstream: Upstream) => void;
   /** A datagram was cut to its upstream's size cap. */
@@ -159,7 +160,7 @@ export class UpstreamPool extends EventEmitter<UpstreamPoolEvents> {
       const upstream = new Upstream(config, index, connectOptions, connectors[config.protocol], reconnect, probeIntervalMs, probesActive);
       connectOptions.onTruncate = () => this.emit('truncate', upstream);
       upstream.on('status', (change) => this.emit('status', change));
-      upstream.on('confirm', (source, records) => this.emit('confirm', source, records));
+      upstream.on('confirm', (source, ids) => this.emit('confirm', source, ids));
       upstream.on('fail', (source, records, error) => this.emit('fail', source, records, error));
       upstream.on('drain', (source) => this.emit('drain', source));
       return upstream;

@@ -35,7 +35,8 @@ export interface UpstreamStatusChange {
 
 export interface UpstreamEvents {
   status: (change: UpstreamStatusChange) => void;
-  confirm: (upstream: Upstream, records: QueueRecord[]) => void;
+  /** Ids of records the collector confirmed (see `ConnectionEvents.confirm`). */
+  confirm: (upstream: Upstream, ids: ArrayLike<number>) => void;
   fail: (upstream: Upstream, records: QueueRecord[], error: Error) => void;
   drain: (upstream: Upstream) => void;
 }
@@ -241,9 +242,9 @@ export class Upstream extends EventEmitter<UpstreamEvents> implements UpstreamVi
     this.connection = connection;
     this.counters.connects += 1;
     this.probesPassed = 1;
-    connection.on('confirm', (records) => {
-      this.counters.confirmed += records.length;
-      this.emit('confirm', this, records);
+    connection.on('confirm', (ids) => {
+      this.counters.confirmed += ids.length;
+      this.emit('confirm', this, ids);
     });
     connection.on('drain', () => this.emit('drain', this));
     connection.once('fail', (records, error) => this.onFail(connection, records, error));

@@ -31,10 +31,10 @@ export class AckTracker {
     this.outstanding += records.length;
   }
 
-  /** Marks records confirmed; returns the id the queue may acknowledge up to, or -1 when the prefix did not move. */
-  confirm(records: readonly QueueRecord[]): number {
-    for (const record of records) {
-      const batch = this.find(record.id);
+  /** Marks the records with these ids confirmed; returns the id the queue may acknowledge up to, or -1 when the prefix did not move. */
+  confirm(ids: ArrayLike<number>): number {
+    for (let index = 0; index < ids.length; index += 1) {
+      const batch = this.find(ids[index]);
       if (batch === undefined) continue;
       batch.remaining -= 1;
       this.outstanding -= 1;

@@ -41,7 +41,7 @@ export class Dispatcher {
   ) {
     this.onSwitch = hooks.onSwitch;
     this.onStrategyError = hooks.onStrategyError;
-    pool.on('confirm', (_upstream, records) => this.onConfirm(records));
+    pool.on('confirm', (_upstream, ids) => this.onConfirm(ids));
     pool.on('fail', (_upstream, records) => this.onFail(records));
     pool.on('drain', () => this.schedule());
     pool.on('status', () => this.schedule());
@@ -134,9 +134,9 @@ export class Dispatcher {
     this.retry = mergeById(records, this.retry);
   }
 
-  private onConfirm(records: QueueRecord[]): void {
-    this.counters.confirmed += records.length;
-    const ackId = this.tracker.confirm(records);
+  private onConfirm(ids: ArrayLike<number>): void {
+    this.counters.confirmed += ids.length;
+    const ackId = this.tracker.confirm(ids);
     if (ackId >= 0) this.queue.ack(ackId);
   }
 

@@ -173,7 +173,7 @@ export class SyslogSender extends EventEmitter<SyslogSenderEvents> {
       return false;
     }
     const payload = this.formatter.format(event);
-    const id = this.queue.push(payload, Buffer.byteLength(payload));
+    const id = this.queue.push(payload, this.formatter.byteLength);
     if (id < 0) return false;
     this.accepted += 1;
     this.dispatcher.schedule();

@@ -2,8 +2,12 @@ import type { EventEmitter } from 'eventemitter3';
 import type { QueueRecord } from '../buffer/queue.js';
 
 export interface ConnectionEvents {
-  /** These records reached the collector as far as the transport can tell; they may leave the queue. */
-  confirm: (records: QueueRecord[]) => void;
+  /**
+   * The records with these ids reached the collector as far as the transport can tell; they may
+   * leave the queue. Ids only, so that a transport may keep its unconfirmed records in a compact
+   * form (the TCP replay window keeps the written bytes).
+   */
+  confirm: (ids: ArrayLike<number>) => void;
   /** The connection can take more records again after `writable` was false. */
   drain: () => void;
   /**

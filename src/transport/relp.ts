@@ -318,7 +318,7 @@ export class RelpConnection extends EventEmitter<ConnectionEvents> implements Co
   }
 
   private emitConfirmed(confirmed: QueueRecord[]): void {
-    if (confirmed.length > 0) this.emit('confirm', confirmed);
+    if (confirmed.length > 0) this.emit('confirm', confirmed.map((record) => record.id));
   }
 
   private onProgress(): void {

@@ -3,8 +3,8 @@ import tls from 'node:tls';
 import { EventEmitter } from 'eventemitter3';
 import type { QueueRecord } from '../buffer/queue.js';
 import { ConnectionClosedError, ConnectTimeoutError, WriteStalledError } from '../errors.js';
-import { frameLf } from '../format/framing.js';
 import type { Connection, ConnectionEvents } from './connection.js';
+import { FrameBatch } from './frame-batch.js';
 import type { ConnectFunction, ConnectOptions } from './options.js';
 import { resolveTlsOptions } from './tls-options.js';
 
@@ -12,14 +12,6 @@ export type { TlsFileOptions } from './tls-options.js';
 
 /** How long a FIN from the collector waits for a following RST before the window counts as read. */
 const FIN_GRACE_MS = 200;
-
-/** Records written in one `write()` call, confirmed or failed together. */
-interface WrittenBatch {
-  records: readonly QueueRecord[];
-  bytes: number;
-  /** When the bytes reached the kernel (the write callback ran); 0 while still in user space. */
-  flushedAt: number;
-}
 
 /**
  * A TCP or TLS connection to a collector. Plain TCP gives no acknowledgement, so a written batch
@@ -32,7 +24,8 @@ export class StreamConnection extends EventEmitter<ConnectionEvents> implements 
   private readonly socket: net.Socket;
   private readonly options: ConnectOptions;
   private readonly octetCounting: boolean;
-  private readonly window: WrittenBatch[] = [];
+  /** Batches written and not confirmed, each confirmed or failed as a whole, from `windowHead` on. */
+  private readonly window: FrameBatch[] = [];
   private windowHead = 0;
   private windowRecords = 0;
   private windowBytes = 0;
@@ -88,25 +81,12 @@ export class StreamConnection extends EventEmitter<ConnectionEvents> implements 
       this.emit('fail', records.slice(), new ConnectionClosedError(this.target, 'write after the connection ended'));
       return;
     }
-    let data = '';
-    let bytes = 0;
-    if (this.octetCounting) {
-      for (const record of records) {
-        data += `${record.bytes} ${record.payload}`;
-        bytes += record.bytes;
-      }
-    } else {
-      for (const record of records) {
-        data += frameLf(record.payload, this.options.newlineEscape);
-        bytes += record.bytes;
-      }
-    }
-    const batch: WrittenBatch = { records, bytes, flushedAt: 0 };
+    const batch = new FrameBatch(records, this.octetCounting, this.options.newlineEscape);
     this.window.push(batch);
-    this.windowRecords += records.length;
-    this.windowBytes += bytes;
+    this.windowRecords += batch.count;
+    this.windowBytes += batch.payloadBytes;
     if (this.socket.writableLength === 0) this.lastProgressAt = Date.now();
-    const accepted = this.socket.write(data, (error) => {
+    const accepted = this.socket.write(batch.data, (error) => {
       if (error) return;
       batch.flushedAt = this.lastProgressAt = Date.now();
       this.trimWindow();
@@ -182,39 +162,35 @@ export class StreamConnection extends EventEmitter<ConnectionEvents> implements 
   /** Confirms flushed batches that aged past the window, and the oldest flushed ones while the window is over its bounds. */
   private trimWindow(): void {
     const now = Date.now();
-    const confirmed: QueueRecord[][] = [];
+    const confirmed: FrameBatch[] = [];
     while (this.windowHead < this.window.length) {
       const batch = this.window[this.windowHead];
       if (batch.flushedAt === 0) break;
       const aged = now - batch.flushedAt >= this.options.replayWindowMs;
       const overflow =
-        this.windowRecords - batch.records.length >= this.options.replayWindowMaxRecords ||
-        this.windowBytes - batch.bytes >= this.options.replayWindowMaxBytes;
+        this.windowRecords - batch.count >= this.options.replayWindowMaxRecords ||
+        this.windowBytes - batch.payloadBytes >= this.options.replayWindowMaxBytes;
       if (!aged && !overflow) break;
-      confirmed.push(batch.records as QueueRecord[]);
-      this.windowRecords -= batch.records.length;
-      this.windowBytes -= batch.bytes;
+      confirmed.push(batch);
+      this.windowRecords -= batch.count;
+      this.windowBytes -= batch.payloadBytes;
       this.windowHead += 1;
     }
     this.compactWindow();
-    if (confirmed.length > 0) this.emit('confirm', confirmed.length === 1 ? confirmed[0] : confirmed.flat());
+    for (const batch of confirmed) this.emit('confirm', batch.ids);
   }
 
   private confirmAll(): void {
-    const records = this.takeWindow();
-    if (records.length > 0) this.emit('confirm', records);
+    for (const batch of this.takeWindow()) this.emit('confirm', batch.ids);
   }
 
-  private takeWindow(): QueueRecord[] {
-    const records: QueueRecord[] = [];
-    for (let index = this.windowHead; index < this.window.length; index += 1) {
-      for (const record of this.window[index].records) records.push(record);
-    }
+  private takeWindow(): FrameBatch[] {
+    const batches = this.window.slice(this.windowHead);
     this.window.length = 0;
     this.windowHead = 0;
     this.windowRecords = 0;
     this.windowBytes = 0;
-    return records;
+    return batches;
   }
 
   private compactWindow(): void {
@@ -226,7 +202,8 @@ export class StreamConnection extends EventEmitter<ConnectionEvents> implements 
 
   private fail(error: Error): void {
     if (this.dead) return;
-    const records = this.takeWindow();
+    const records: QueueRecord[] = [];
+    for (const batch of this.takeWindow()) for (const record of batch.records()) records.push(record);
     this.shutdown(true);
     this.emit('fail', records, error);
   }

@@ -114,9 +114,10 @@ export class UdpConnection extends EventEmitter<ConnectionEvents> implements Con
     while (count < this.sent.length && this.sent[count].sentAt !== 0 && this.sent[count].sentAt <= sentBefore) count += 1;
     if (count === 0) return;
     const batches = this.sent.splice(0, count);
-    const records = batches.length === 1 ? (batches[0].records as QueueRecord[]) : batches.flatMap((batch) => batch.records);
-    this.unconfirmedCount -= records.length;
-    this.emit('confirm', records);
+    const ids: number[] = [];
+    for (const batch of batches) for (const record of batch.records) ids.push(record.id);
+    this.unconfirmedCount -= ids.length;
+    this.emit('confirm', ids);
   }
 
   private fail(error: Error): void {

@@ -1,0 +1,83 @@
+import type { QueueRecord } from '../buffer/queue.js';
+import { frameLf } from '../format/framing.js';
+
+const SPACE = 0x20;
+const LF = 0x0a;
+
+/**
+ * The records of one stream write, kept as the bytes that went to the socket plus their ids.
+ *
+ * A TCP replay window holds up to 100,000 records for 10 s. Kept as one object and one string per
+ * record, they outlive the young generation and every garbage collection copies them. Kept as
+ * one Buffer (outside the JavaScript heap) and one Float64Array per write, they cost the
+ * collector nothing. The rare replay decodes the records again from the bytes.
+ */
+export class FrameBatch {
+  /** The frames, exactly as written. */
+  readonly data: Buffer;
+  /** Record ids, in write order. */
+  readonly ids: Float64Array;
+  /** UTF-8 bytes of the payloads without framing. */
+  readonly payloadBytes: number;
+  /** When the bytes reached the kernel (the write callback ran); 0 while they are still in user space. */
+  flushedAt = 0;
+  private readonly octetCounting: boolean;
+  /** LF framing: payloads that escaping changed, by index, because their original cannot be read back from the frame. */
+  private readonly originals: Map<number, string> | undefined;
+
+  /** Frames `records` with octet counting (RFC 6587 section 3.4.1) or, without it, with an LF trailer and escaped CR and LF. */
+  constructor(records: readonly QueueRecord[], octetCounting: boolean, newlineEscape: { lf: string; cr: string }) {
+    const ids = new Float64Array(records.length);
+    let text = '';
+    let payloadBytes = 0;
+    let originals: Map<number, string> | undefined;
+    for (let index = 0; index < records.length; index += 1) {
+      const record = records[index];
+      ids[index] = record.id;
+      payloadBytes += record.bytes;
+      if (octetCounting) {
+        text += `${record.bytes} ${record.payload}`;
+      } else if (record.payload.includes('\n') || record.payload.includes('\r')) {
+        text += frameLf(record.payload, newlineEscape);
+        originals ??= new Map();
+        originals.set(index, record.payload);
+      } else {
+        text += `${record.payload}\n`;
+      }
+    }
+    this.data = Buffer.from(text, 'utf8');
+    this.ids = ids;
+    this.payloadBytes = payloadBytes;
+    this.octetCounting = octetCounting;
+    this.originals = originals;
+  }
+
+  get count(): number {
+    return this.ids.length;
+  }
+
+  /** Decodes the records from the written bytes: the same ids, payloads and byte counts that were framed. */
+  records(): QueueRecord[] {
+    const records: QueueRecord[] = [];
+    const data = this.data;
+    let offset = 0;
+    for (let index = 0; index < this.ids.length; index += 1) {
+      let start: number;
+      let end: number;
+      if (this.octetCounting) {
+        const space = data.indexOf(SPACE, offset);
+        start = space + 1;
+        end = start + Number(data.toString('latin1', offset, space));
+        offset = end;
+      } else {
+        start = offset;
+        end = data.indexOf(LF, offset);
+        offset = end + 1;
+      }
+      const payload = this.originals?.get(index) ?? data.toString('utf8', start, end);
+      const bytes = this.originals?.has(index) ? Buffer.byteLength(payload, 'utf8') : end - start;
+      records.push({ id: this.ids[index], payload, bytes });
+    }
+    return records;
+  }
+}

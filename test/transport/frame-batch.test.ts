@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { QueueRecord } from '../../src/buffer/queue.js';
+import { frameLf, frameOctetCounting } from '../../src/format/framing.js';
+import { FrameBatch } from '../../src/transport/frame-batch.js';
+
+const ESCAPE = { lf: '#012', cr: '#015' };
+
+function record(id: number, payload: string): QueueRecord {
+  return { id, payload, bytes: Buffer.byteLength(payload, 'utf8') };
+}
+
+/** Payloads that framing or UTF-8 could get wrong: digits and spaces, CR and LF, non-ASCII, an empty one. */
+const RECORDS: QueueRecord[] = [
+  record(7, '<14>1 - - - - - - first'),
+  record(8, '12 34 looks like a frame'),
+  record(9, ''),
+  record(12, 'line one\nline two\r\nline three'),
+  record(13, 'Grüße 日本 😀'),
+  record(20, '\r'),
+  record(21, 'x'.repeat(70_000)),
+];
+
+test('FrameBatch - octet counting writes MSG-LEN SP MSG for each record', () => {
+  const batch = new FrameBatch(RECORDS, true, ESCAPE);
+  const expected = RECORDS.map((entry) => frameOctetCounting(entry.payload, entry.bytes)).join('');
+  assert.deepEqual(batch.data, Buffer.from(expected, 'utf8'));
+  assert.deepEqual(Array.from(batch.ids), [7, 8, 9, 12, 13, 20, 21]);
+  assert.equal(batch.payloadBytes, RECORDS.reduce((sum, entry) => sum + entry.bytes, 0));
+});
+
+test('FrameBatch - LF framing escapes CR and LF and ends each frame with LF', () => {
+  const batch = new FrameBatch(RECORDS, false, ESCAPE);
+  const expected = RECORDS.map((entry) => frameLf(entry.payload, ESCAPE)).join('');
+  assert.deepEqual(batch.data, Buffer.from(expected, 'utf8'));
+});
+
+for (const octetCounting of [true, false]) {
+  test(`FrameBatch - decodes the records it framed (${octetCounting ? 'octet counting' : 'LF'})`, () => {
+    const batch = new FrameBatch(RECORDS, octetCounting, ESCAPE);
+    assert.deepEqual(batch.records(), RECORDS);
+  });
+}
+
+test('FrameBatch - a lone surrogate comes back as U+FFFD with the same bytes', () => {
+  const original = record(1, 'broken \uD800 pair');
+  const [decoded] = new FrameBatch([original], true, ESCAPE).records();
+  assert.equal(decoded.payload, 'broken \uFFFD pair');
+  assert.equal(decoded.bytes, original.bytes);
+  assert.deepEqual(Buffer.from(decoded.payload, 'utf8'), Buffer.from(original.payload, 'utf8'));
+});
