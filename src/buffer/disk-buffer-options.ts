@@ -33,6 +33,12 @@ export interface DiskBufferOptions {
   whenFull?: FullPolicy;
   /** After a failed write, `push` drops records for this many milliseconds before writing is tried again. Default 1000. */
   retryDelayMs?: number;
+  /**
+   * Maximum bytes (record headers included) of written records that `read` has not returned
+   * and that are kept in memory, so that a reader that keeps up does not read them back from
+   * disk. 0 turns the cache off. Default 1 MiB.
+   */
+  tailCacheBytes?: number;
   /** File-system functions to use instead of `node:fs`, for tests that fail a call at a chosen point. */
   fs?: DiskBufferFs;
 }
@@ -45,11 +51,13 @@ export interface ResolvedDiskBufferOptions {
   fsyncIntervalMs: number;
   whenFull: FullPolicy;
   retryDelayMs: number;
+  tailCacheBytes: number;
   fs: DiskBufferFs;
 }
 
 const DEFAULT_MAX_BYTES = 256 * 1024 * 1024;
 const DEFAULT_MAX_SEGMENT_BYTES = 8 * 1024 * 1024;
+const DEFAULT_TAIL_CACHE_BYTES = 1024 * 1024;
 /** Smallest segment: its header and one record with a 16-byte payload. */
 export const MIN_SEGMENT_BYTES = SEGMENT_HEADER_BYTES + RECORD_HEADER_BYTES + 16;
 
@@ -85,13 +93,14 @@ export function resolveDiskBufferOptions(options: DiskBufferOptions): ResolvedDi
 
   const fsyncIntervalMs = integerAtLeast('fsyncIntervalMs', options.fsyncIntervalMs ?? 1000, 1);
   const retryDelayMs = integerAtLeast('retryDelayMs', options.retryDelayMs ?? 1000, 0);
+  const tailCacheBytes = integerAtLeast('tailCacheBytes', options.tailCacheBytes ?? DEFAULT_TAIL_CACHE_BYTES, 0);
 
   const fs = options.fs ?? defaultFs;
   if (fs === null || typeof fs !== 'object' || typeof fs.writeSync !== 'function') {
     throw new InvalidOptionError(`Invalid fs ${String(fs)}: expected an object with the node:fs functions DiskBuffer uses`);
   }
 
-  return { directory, maxBytes, segmentBytes, fsync, fsyncIntervalMs, whenFull, retryDelayMs, fs };
+  return { directory, maxBytes, segmentBytes, fsync, fsyncIntervalMs, whenFull, retryDelayMs, tailCacheBytes, fs };
 }
 
 function integerAtLeast(name: string, value: unknown, minimum: number): number {

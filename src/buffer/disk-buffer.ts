@@ -10,10 +10,12 @@ import { countOf } from './messages.js';
 import { METADATA_FILE_NAME, MetadataFile } from './metadata.js';
 import { Quarantine } from './quarantine.js';
 import type { DropReason, EventQueue, FullPolicy, QueueEvents, QueueRecord, QueueStats } from './queue.js';
-import { MAX_RECORD_BYTES, RECORD_HEADER_BYTES, encodeRecord } from './record-format.js';
+import { PendingBatch, type SegmentRun } from './pending-batch.js';
+import { MAX_RECORD_BYTES, RECORD_HEADER_BYTES } from './record-format.js';
 import { type RecoveredState, damageWarning, recoverDirectory } from './recovery.js';
-import { SEGMENT_HEADER_BYTES, Segment, encodeSegmentHeader } from './segment.js';
+import { SEGMENT_HEADER_BYTES, Segment } from './segment.js';
 import { type DamagedRange, SegmentFileReader, scanNext } from './segment-reader.js';
+import { TailCache, type TailRecord } from './tail-cache.js';
 
 /** Counters of a DiskBuffer. */
 export interface DiskBufferStats extends QueueStats {
@@ -38,31 +40,6 @@ export interface DiskBufferStats extends QueueStats {
   writeErrors: number;
   /** The most recent of those failures, or null. */
   lastError: Error | null;
-}
-
-/** A record pushed and not yet written to its segment file. */
-interface PendingRecord {
-  id: number;
-  payload: string;
-  bytes: number;
-  segment: Segment;
-  offset: number;
-  encoded: Buffer;
-}
-
-/** A record returned by `read` and not yet acknowledged. */
-interface InFlightRecord {
-  id: number;
-  bytes: number;
-  segment: Segment;
-  /** Offset just past the record in its segment. */
-  end: number;
-}
-
-/** The next record at the read cursor, decoded but not yet consumed. */
-interface CursorRecord extends InFlightRecord {
-  payload: string;
-  fromPending: boolean;
 }
 
 /** A batch that reaches this size is written at once instead of at the end of the event-loop turn. */
@@ -126,10 +103,12 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
   private nextId = 1;
   private ackedId = 0;
 
-  private pending: PendingRecord[] = [];
-  private pendingBytes = 0;
-  /** Pending records already returned by `read`; always a prefix of `pending`. */
-  private pendingReadCount = 0;
+  /** Records pushed and not yet written, encoded as they go to disk. */
+  private readonly batch = new PendingBatch();
+  /** The pending records, and written records not yet read, so that `read` can skip the disk. */
+  private readonly tail: TailCache;
+  /** True when the record `peekRecord` returned last came from `tail`. */
+  private peekedFromTail = false;
   private flushImmediate: NodeJS.Immediate | null = null;
 
   private cursorSegment: Segment | null = null;
@@ -142,7 +121,15 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
   private unreadRecords = 0;
   private unreadBytes = 0;
 
-  private inFlight: InFlightRecord[] = [];
+  /**
+   * Records returned by `read` and not yet acknowledged, from `inFlightHead` on: the id,
+   * payload bytes, segment and offset just past the record, at the same index. Arrays of
+   * numbers instead of one object per record, because `ack` only needs these fields.
+   */
+  private inFlightIds: number[] = [];
+  private inFlightSizes: number[] = [];
+  private inFlightSegments: Segment[] = [];
+  private inFlightEnds: number[] = [];
   private inFlightHead = 0;
   private inFlightBytes = 0;
 
@@ -178,6 +165,7 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
     this.whenFull = resolved.whenFull;
     this.retryDelayMs = resolved.retryDelayMs;
     this.fs = resolved.fs;
+    this.tail = new TailCache(resolved.tailCacheBytes);
     this.metadata = new MetadataFile(this.fs, join(this.directory, METADATA_FILE_NAME));
     this.quarantine = new Quarantine(this.fs, this.directory, this.segmentBytes);
     this.fsyncScheduler = new FsyncScheduler(
@@ -224,7 +212,7 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
 
     const warnings = this.adoptRecoveredState(recovered);
     this.state = 'open';
-    for (const record of this.memory.takeUnread()) this.append(record.payload, record.bytes, record.size);
+    for (const record of this.memory.takeUnread()) this.append(record.payload);
     this.signalSpace();
     return warnings;
   }
@@ -329,14 +317,20 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
       this.writeFailedAt = null;
     }
 
-    const payloadBytes = Buffer.byteLength(payload, 'utf8');
-    const size = RECORD_HEADER_BYTES + payloadBytes;
-    if (size > Math.min(MAX_RECORD_BYTES, this.segmentBytes - SEGMENT_HEADER_BYTES)) return this.dropNewest('oversize');
-    this.lastRecordBytes = size;
-
-    if (this.inMemory) return this.holdInMemory({ payload, bytes: payloadBytes, size });
-    const id = this.append(payload, payloadBytes, size);
+    if (this.inMemory) {
+      const payloadBytes = Buffer.byteLength(payload, 'utf8');
+      if (payloadBytes > this.maxPayloadBytes) return this.dropNewest('oversize');
+      const size = RECORD_HEADER_BYTES + payloadBytes;
+      this.lastRecordBytes = size;
+      return this.holdInMemory({ payload, bytes: payloadBytes, size });
+    }
+    const id = this.append(payload);
     return id < 0 ? id : id + this.idOffset;
+  }
+
+  /** Largest payload in bytes: a record never spans two segments and never exceeds the format maximum. */
+  private get maxPayloadBytes(): number {
+    return Math.min(MAX_RECORD_BYTES, this.segmentBytes - SEGMENT_HEADER_BYTES) - RECORD_HEADER_BYTES;
   }
 
   /** True while records go to `memory`: before `open()`, and while the directory cannot be opened. */
@@ -369,7 +363,13 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
   }
 
   /** Appends a record to the pending batch under the full policy. Returns its disk id, or -1 when it was dropped. */
-  private append(payload: string, payloadBytes: number, size: number): number {
+  private append(payload: string): number {
+    // Encoding first gives the exact size for the checks below, with one pass over the payload.
+    const payloadBytes = this.batch.encodePayload(payload, this.maxPayloadBytes);
+    if (payloadBytes < 0) return this.dropNewest('oversize');
+    const size = RECORD_HEADER_BYTES + payloadBytes;
+    this.lastRecordBytes = size;
+
     if (this.liveBytes + this.bytesNeededFor(size) > this.maxBytes) {
       if (this.whenFull === 'drop-newest') return this.dropNewest('full');
       if (this.whenFull === 'drop-oldest') this.dropOldestSegments(size);
@@ -384,15 +384,15 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
 
     const id = this.nextId;
     this.nextId += 1;
-    this.pending.push({ id, payload, bytes: payloadBytes, segment, offset: segment.plannedBytes, encoded: encodeRecord(id, payload) });
+    this.batch.commit(segment, id, payloadBytes);
+    this.tail.addPending({ id, payload, bytes: payloadBytes, segment, offset: segment.plannedBytes });
     segment.plannedBytes += size;
     segment.lastId = id;
     this.plannedTotal += size;
-    this.pendingBytes += size;
     this.unreadRecords += 1;
     this.unreadBytes += payloadBytes;
 
-    if (this.pendingBytes >= MAX_PENDING_BYTES) {
+    if (this.batch.size >= MAX_PENDING_BYTES) {
       this.writePending();
     } else if (this.flushImmediate === null) {
       this.flushImmediate = setImmediate(() => this.endTurn());
@@ -415,7 +415,7 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
       const record = this.peekRecord();
       if (record === null) break;
       if (batch.length > 0 && total + record.bytes > maxBytes) break;
-      this.consume(record);
+      this.consume(record, this.peekedFromTail);
       batch.push({ id: record.id + this.idOffset, payload: record.payload, bytes: record.bytes });
       total += record.bytes;
     }
@@ -430,27 +430,33 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
 
   /** Acknowledges the records read from disk up to disk id `id`. */
   private ackOnDisk(id: number): void {
-    let last: InFlightRecord | null = null;
+    const ids = this.inFlightIds;
+    const start = this.inFlightHead;
+    let index = start;
     // The last acknowledged record still stored: records read from a batch whose write failed
     // have no segment to advance in.
-    let lastStored: InFlightRecord | null = null;
-    while (this.inFlightHead < this.inFlight.length && this.inFlight[this.inFlightHead].id <= id) {
-      last = this.inFlight[this.inFlightHead];
-      if (!last.segment.removed) lastStored = last;
-      this.inFlightBytes -= last.bytes;
-      this.inFlightHead += 1;
+    let lastStored = -1;
+    while (index < ids.length && ids[index] <= id) {
+      if (!this.inFlightSegments[index].removed) lastStored = index;
+      this.inFlightBytes -= this.inFlightSizes[index];
+      index += 1;
     }
-    if (this.inFlightHead > 4096 && this.inFlightHead * 2 > this.inFlight.length) {
-      this.inFlight.splice(0, this.inFlightHead);
+    if (index === start) return;
+    this.inFlightHead = index;
+    this.ackedId = ids[index - 1];
+    const segment = lastStored >= 0 ? this.inFlightSegments[lastStored] : null;
+    const storedEnd = lastStored >= 0 ? this.inFlightEnds[lastStored] : 0;
+    if (index > 4096 && index * 2 > ids.length) {
+      ids.splice(0, index);
+      this.inFlightSizes.splice(0, index);
+      this.inFlightSegments.splice(0, index);
+      this.inFlightEnds.splice(0, index);
       this.inFlightHead = 0;
     }
-    if (last === null) return;
 
-    this.ackedId = last.id;
-    if (lastStored !== null && !lastStored.segment.removed) {
-      const segment = lastStored.segment;
+    if (segment !== null && !segment.removed) {
       while (this.segments[0] !== segment) this.retire(this.segments[0]);
-      const end = Math.min(lastStored.end, segment.plannedBytes);
+      const end = Math.min(storedEnd, segment.plannedBytes);
       if (segment.sealed && end >= segment.plannedBytes) this.retire(segment);
       else this.headAckOffset = end;
     }
@@ -469,7 +475,7 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
   stats(): DiskBufferStats {
     const memoryRecords = this.memory.unread + this.memory.inFlight;
     return {
-      records: this.unreadOnDisk + this.inFlight.length - this.inFlightHead + memoryRecords,
+      records: this.unreadOnDisk + this.inFlightIds.length - this.inFlightHead + memoryRecords,
       bytes: this.unreadBytes + this.inFlightBytes + this.memory.unreadBytes + this.memory.inFlightBytes,
       dropped: this.dropped,
       segments: this.segments.length,
@@ -576,6 +582,8 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
     for (const segment of this.segments) this.closeSegmentFile(segment);
     this.reader?.close();
     this.reader = null;
+    this.batch.clear();
+    this.tail.clear();
     this.metadata.close();
     closeQuietly(this.fs, this.directoryFd);
     this.directoryFd = null;
@@ -623,22 +631,14 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
     const segment = this.segments[0];
     const unread = this.unreadIn(segment);
 
-    let pendingCount = 0;
-    let pendingBytes = 0;
-    while (pendingCount < this.pending.length && this.pending[pendingCount].segment === segment) {
-      pendingBytes += this.pending[pendingCount].encoded.length;
-      pendingCount += 1;
-    }
-    this.pending.splice(0, pendingCount);
-    this.pendingBytes -= pendingBytes;
-    this.pendingReadCount = Math.max(0, this.pendingReadCount - pendingCount);
-
     if (this.segments.length === 1) this.newestLastId = this.lastIdOf(segment);
     this.segments.shift();
     this.plannedTotal -= segment.plannedBytes;
     this.headAckOffset = 0;
     segment.removed = true;
     segment.sealed = true;
+    // Its pending records are not written: `writePending` skips deleted segments.
+    this.tail.removeDeletedSegments();
     this.closeSegmentFile(segment);
     this.deleteSegmentFile(segment);
     this.unreadRecords = Math.max(0, this.unreadRecords - unread.records);
@@ -712,73 +712,56 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
 
   /** Writes the pending records with one write per segment. Returns false when a write failed. */
   private writePending(): boolean {
-    if (this.pending.length === 0) return true;
-    let index = 0;
-    while (index < this.pending.length) {
-      const segment = this.pending[index].segment;
-      let end = index;
-      while (end < this.pending.length && this.pending[end].segment === segment) end += 1;
-      if (!segment.removed) {
-        try {
-          this.appendRecords(segment, this.pending.slice(index, end));
-        } catch (error) {
-          this.failAppend(error, index);
-          return false;
-        }
+    if (this.batch.empty) return true;
+    for (const run of this.batch.runs) {
+      // Records pending for a deleted segment were acknowledged or dropped: they are not written.
+      if (run.segment.removed) continue;
+      try {
+        this.writeRun(run);
+      } catch (error) {
+        this.failAppend(error, run);
+        return false;
       }
-      index = end;
     }
-    this.pending = [];
-    this.pendingBytes = 0;
-    this.pendingReadCount = 0;
+    this.batch.clear();
+    this.tail.markWritten();
     this.failing = false;
     if (this.fsyncMode === 'batch') this.fsyncScheduler.request();
     else if (this.fsyncMode === 'never') this.closeSealedSegmentFiles();
     return true;
   }
 
-  private appendRecords(segment: Segment, records: PendingRecord[]): void {
-    const parts = records.map((record) => record.encoded);
+  private writeRun(run: SegmentRun): void {
+    const segment = run.segment;
     if (segment.fd === null) {
       segment.fd = this.fs.openSync(segment.path, segment.writtenBytes === 0 ? 'w' : 'r+');
       if (segment.writtenBytes === 0) this.directoryUnsynced = true;
     }
-    if (segment.writtenBytes === 0) {
-      parts.unshift(
-        encodeSegmentHeader({
-          firstId: segment.firstId,
-          previousFirstId: segment.previousFirstId,
-          previousLastId: segment.previousLastId,
-        }),
-      );
-    }
-    const data = parts.length === 1 ? parts[0] : Buffer.concat(parts);
+    const data = this.batch.bytesOf(run);
     writeFully(this.fs, segment.fd, data, segment.writtenBytes);
     segment.writtenBytes += data.length;
-    segment.writtenLastId = records[records.length - 1].id;
+    segment.writtenLastId = run.lastId;
     segment.dirty = true;
   }
 
   /**
-   * Handles a failed append of `pending[failedIndex..]`: undoes the partial write, seals the
+   * Handles a failed write of `run` and the runs after it: undoes the partial write, seals the
    * segment at its last whole record (so ids stay consecutive inside every segment), drops the
    * records `read` has not returned yet, and makes `push` drop records for `retryDelayMs`.
    */
-  private failAppend(error: unknown, failedIndex: number): void {
-    const failed = this.pending[failedIndex].segment;
+  private failAppend(error: unknown, run: SegmentRun): void {
+    const failed = run.segment;
     const warning = this.recordError(`Writing segment ${failed.path} failed`, error);
     this.writeFailedAt = Date.now();
 
-    let droppedRecords = 0;
-    for (let index = failedIndex; index < this.pending.length; index += 1) {
-      if (index < this.pendingReadCount) continue; // already returned by read: the caller still delivers it
-      droppedRecords += 1;
-      this.unreadRecords = Math.max(0, this.unreadRecords - 1);
-      this.unreadBytes = Math.max(0, this.unreadBytes - this.pending[index].bytes);
-    }
-    this.pending = [];
-    this.pendingBytes = 0;
-    this.pendingReadCount = 0;
+    // Records already returned by read are not dropped: the caller still delivers them.
+    const lost = this.tail.countUnreadPendingFrom(run.firstId);
+    const droppedRecords = lost.records;
+    this.unreadRecords = Math.max(0, this.unreadRecords - lost.records);
+    this.unreadBytes = Math.max(0, this.unreadBytes - lost.bytes);
+    this.batch.clear();
+    // Written records that were cached are read from disk from here on.
+    this.tail.clear();
 
     if (failed.fd !== null) {
       try {
@@ -995,8 +978,11 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
     return false;
   }
 
-  /** Returns the record at the cursor without consuming it, skipping damage and acknowledged records. */
-  private peekRecord(): CursorRecord | null {
+  /**
+   * Returns the record at the cursor without consuming it, skipping damage and acknowledged
+   * records. Sets `peekedFromTail` when the record came from `tail` instead of the disk.
+   */
+  private peekRecord(): TailRecord | null {
     for (;;) {
       this.resolveCursor();
       const segment = this.cursorSegment;
@@ -1010,6 +996,12 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
       }
 
       if (this.cursorOffset >= segment.writtenBytes) return this.peekPending(segment);
+
+      const cached = this.tail.peek(segment, this.cursorOffset, this.cursorPreviousId);
+      if (cached !== undefined) {
+        this.peekedFromTail = true;
+        return cached;
+      }
 
       const damagedEnd = segment.damagedRanges.get(this.cursorOffset);
       if (damagedEnd !== undefined) {
@@ -1040,43 +1032,37 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
         continue;
       }
       const { buffer, index } = step.view;
+      this.peekedFromTail = false;
       return {
         id: step.id,
         payload: buffer.toString('utf8', index + RECORD_HEADER_BYTES, index + step.length),
         bytes: step.length - RECORD_HEADER_BYTES,
         segment,
-        end: this.cursorOffset + step.length,
-        fromPending: false,
+        offset: this.cursorOffset,
       };
     }
   }
 
-  private peekPending(segment: Segment): CursorRecord | null {
-    let record: PendingRecord | undefined = this.pending[this.pendingReadCount];
-    if (record === undefined || record.segment !== segment || record.offset !== this.cursorOffset) {
-      // Not expected: the cursor takes pending records in order. Search instead of trusting the count.
-      const index = this.pending.findIndex((item) => item.segment === segment && item.offset === this.cursorOffset);
-      if (index === -1) return null;
-      this.pendingReadCount = index;
-      record = this.pending[index];
-    }
-    return {
-      id: record.id,
-      payload: record.payload,
-      bytes: record.bytes,
-      segment,
-      end: record.offset + record.encoded.length,
-      fromPending: true,
-    };
+  private peekPending(segment: Segment): TailRecord | null {
+    // The cursor takes pending records in order, so the search is not expected to run.
+    const record =
+      this.tail.peek(segment, this.cursorOffset, this.cursorPreviousId) ?? this.tail.findPending(segment, this.cursorOffset);
+    if (record === undefined) return null;
+    this.peekedFromTail = true;
+    return record;
   }
 
-  private consume(record: CursorRecord): void {
-    this.cursorOffset = record.end;
+  private consume(record: TailRecord, fromTail: boolean): void {
+    const end = record.offset + RECORD_HEADER_BYTES + record.bytes;
+    this.cursorOffset = end;
     this.cursorPreviousId = record.id;
-    if (record.fromPending) this.pendingReadCount += 1;
+    if (fromTail) this.tail.consume();
     this.unreadRecords = Math.max(0, this.unreadRecords - 1);
     this.unreadBytes = Math.max(0, this.unreadBytes - record.bytes);
-    this.inFlight.push({ id: record.id, bytes: record.bytes, segment: record.segment, end: record.end });
+    this.inFlightIds.push(record.id);
+    this.inFlightSizes.push(record.bytes);
+    this.inFlightSegments.push(record.segment);
+    this.inFlightEnds.push(end);
     this.inFlightBytes += record.bytes;
   }
 
