@@ -1,10 +1,10 @@
 /**
  * Measures the CPU time of resilient-syslog's own send path in one process, without sockets:
  * format, memory queue, dispatcher and pool, with a stub connection in place of TCP. The stub
- * keeps the newest `--window` records unconfirmed, as the TCP replay window does (10,000 records
- * by default), so the cost of records that survive young-generation GCs shows up.
+ * frames every write as the TCP transport does and keeps the newest `--window` records
+ * unconfirmed, as the TCP replay window does (up to 100,000 records by default).
  *
- *   node --import tsx compare/send-path.ts [--events=1000000] [--window=10000] [--rounds=3]
+ *   node --import tsx compare/send-path.ts [--events=1000000] [--window=100000] [--rounds=3]
  *
  * Prints CPU microseconds per event for each round after a warm-up round of a fifth of the
  * events. It sends through `SyslogSender.send()` with a string event, yielding to the event loop
@@ -19,14 +19,19 @@ import {
   SyslogSender,
   UpstreamPool,
 } from '../../src/index.js';
+import { DEFAULT_NEWLINE_ESCAPE } from '../../src/format/framing.js';
+import { FrameBatch } from '../../src/transport/frame-batch.js';
 import { APP_NAME, eventText, HOSTNAME } from './shared.js';
 
-/** A connection that confirms the oldest written batches once more than `window` records wait. */
+/**
+ * A connection that frames each write as the TCP transport does and keeps the frames, confirming
+ * the oldest once more than `window` records wait.
+ */
 class StubConnection extends EventEmitter<ConnectionEvents> implements Connection {
   readonly writable = true;
   readonly settled = true;
   closed = false;
-  private readonly batches: Array<readonly QueueRecord[]> = [];
+  private readonly batches: FrameBatch[] = [];
   private waiting = 0;
 
   constructor(
@@ -41,20 +46,19 @@ class StubConnection extends EventEmitter<ConnectionEvents> implements Connectio
   }
 
   write(records: readonly QueueRecord[]): void {
-    this.batches.push(records);
-    this.waiting += records.length;
+    const batch = new FrameBatch(records, true, DEFAULT_NEWLINE_ESCAPE);
+    this.batches.push(batch);
+    this.waiting += batch.count;
     while (this.waiting > this.window) {
       const oldest = this.batches.shift()!;
-      this.waiting -= oldest.length;
-      this.emit('confirm', oldest.map((record) => record.id));
+      this.waiting -= oldest.count;
+      this.emit('confirm', oldest.ids);
     }
   }
 
   async end(): Promise<void> {
-    const records = this.batches.flat();
-    this.batches.length = 0;
+    for (const batch of this.batches.splice(0)) this.emit('confirm', batch.ids);
     this.waiting = 0;
-    if (records.length > 0) this.emit('confirm', records.map((record) => record.id));
     this.closed = true;
   }
 
@@ -74,7 +78,7 @@ function numberOption(name: string, fallback: number): number {
 }
 
 const events = numberOption('events', 1_000_000);
-const window = numberOption('window', 10_000);
+const window = numberOption('window', 100_000);
 const rounds = numberOption('rounds', 3);
 
 const pool = new UpstreamPool(['tcp://127.0.0.1:9'], {

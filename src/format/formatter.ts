@@ -4,7 +4,7 @@ import { describe, resolveFormatOptions, type FormatOptions, type ResolvedFormat
 import { HEADER_FIELD_LIMITS, NILVALUE, hostnameToAscii, sanitizeHeaderField, type SanitizedField } from './header-fields.js';
 import { MAX_FACILITY, MAX_SEVERITY, facilityCode, facilityExpectation, priority, severityCode, severityExpectation } from './pri.js';
 import { RFC3164_HOSTNAME_MAX_LENGTH, assembleRfc3164, buildRfc3164Tag, rfc3164Start, shortHostname } from './rfc3164.js';
-import { assembleRfc5424, rfc5424Start } from './rfc5424.js';
+import { assembleRfc5424, rfc5424Header, rfc5424Start } from './rfc5424.js';
 import { MAX_SEQUENCE_ID, StructuredDataSerializer } from './structured-data.js';
 import { TimeZone } from './time-zone.js';
 import { TimestampFormatter, toEventTime } from './timestamp.js';
@@ -63,6 +63,11 @@ export class MessageFormatter {
   private lastTag: { tag: string; truncations: number };
   private nextSequenceId = 1;
   private lastByteLength = 0;
+  /**
+   * RFC 5424: the last HEADER and STRUCTURED-DATA built, and what it was built from. Events of
+   * the same millisecond share it, so each message is one join of two strings.
+   */
+  private readonly header = { start: '', timestamp: '', fields: '', structuredData: '', text: '', bytes: 0 };
 
   /** Validates every option and throws InvalidOptionError naming the first invalid one and its value. */
   constructor(options: FormatOptions = {}) {
@@ -161,16 +166,27 @@ export class MessageFormatter {
     this.counters.fieldsTruncated += truncations;
 
     const timestamp = this.rfc3339Timestamp(fields.timestamp);
-    const structuredDataBytes = structuredData === NILVALUE ? 1 : Buffer.byteLength(structuredData, 'utf8');
-    const messageBytes = Buffer.byteLength(message, 'utf8');
+    const start = this.starts[prival];
+    const header = this.header;
+    if (
+      header.timestamp !== timestamp ||
+      header.start !== start ||
+      header.fields !== headerFields ||
+      header.structuredData !== structuredData
+    ) {
+      header.start = start;
+      header.timestamp = timestamp;
+      header.fields = headerFields;
+      header.structuredData = structuredData;
+      header.text = rfc5424Header(start, timestamp, headerFields, structuredData);
+      // Every part but STRUCTURED-DATA is ASCII, one byte per UTF-16 code unit.
+      header.bytes = header.text.length - structuredData.length + Buffer.byteLength(structuredData, 'utf8');
+    }
     const { text, bytes } = assembleRfc5424(
-      this.starts[prival],
-      timestamp,
-      headerFields,
-      structuredData,
-      structuredDataBytes,
+      header.text,
+      header.bytes,
       message,
-      messageBytes,
+      Buffer.byteLength(message, 'utf8'),
       this.options.bom,
     );
     this.lastByteLength = bytes;
@@ -259,6 +275,8 @@ export class MessageFormatter {
   }
 
   private currentTime(): number {
+    // The default clock is called directly, which spares a call through the options object.
+    if (this.options.now === Date.now) return Date.now();
     const now = this.options.now();
     return typeof now === 'number' && Number.isFinite(now) ? now : Date.now();
   }

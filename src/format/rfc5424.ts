@@ -12,33 +12,34 @@ export function rfc5424Start(priority: number): string {
 }
 
 /**
- * Assembles one RFC 5424 SYSLOG-MSG: `<PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID SD[ SP MSG]`
- * (RFC 5424 section 6). `start` is `rfc5424Start(priority)` and `headerFields` the four header
- * fields from HOSTNAME to MSGID joined by spaces, all printable US-ASCII. An empty MSG ends the
- * message right after the STRUCTURED-DATA, with no trailing space and no BOM.
+ * Returns the RFC 5424 HEADER and STRUCTURED-DATA: `<PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID
+ * MSGID SD` (RFC 5424 section 6). `start` is `rfc5424Start(priority)` and `headerFields` the four
+ * header fields from HOSTNAME to MSGID joined by spaces, all printable US-ASCII.
+ */
+export function rfc5424Header(start: string, timestamp: string, headerFields: string, structuredData: string): string {
+  return `${start}${timestamp} ${headerFields} ${structuredData}`;
+}
+
+/**
+ * Assembles one RFC 5424 SYSLOG-MSG from `header` (see `rfc5424Header`) and MSG. An empty MSG
+ * ends the message right after the STRUCTURED-DATA, with no trailing space and no BOM.
  *
  * The BOM goes right after the space that follows STRUCTURED-DATA. With `auto` it is added only
  * when MSG contains a non-ASCII character, because pure ASCII is valid as MSG-ANY. A MSG that
  * already starts with a BOM keeps it (and gets no second one) unless the policy is `never`,
  * which removes it.
  *
- * `messageBytes` must be the UTF-8 length of `message` and `structuredDataBytes` that of
- * `structuredData`. The result carries the UTF-8 length of the whole message, computed from
- * those two, so that no caller has to count the assembled string again.
+ * `headerBytes` must be the UTF-8 length of `header` and `messageBytes` that of `message`. The
+ * result carries the UTF-8 length of the whole message, computed from those two, so that no
+ * caller has to count the assembled string again.
  */
 export function assembleRfc5424(
-  start: string,
-  timestamp: string,
-  headerFields: string,
-  structuredData: string,
-  structuredDataBytes: number,
+  header: string,
+  headerBytes: number,
   message: string,
   messageBytes: number,
   bom: BomPolicy,
 ): { text: string; bytes: number } {
-  const header = `${start}${timestamp} ${headerFields} ${structuredData}`;
-  // Every part of the header except STRUCTURED-DATA is ASCII, one byte per UTF-16 code unit.
-  const headerBytes = header.length - structuredData.length + structuredDataBytes;
   let text = message;
   if (text.startsWith(BOM)) {
     if (bom === 'never') text = text.slice(BOM.length);

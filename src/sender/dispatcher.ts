@@ -156,7 +156,8 @@ export class Dispatcher {
  * none or whose upstream is not writable. Returns the records routed so far, grouped by upstream
  * in order, and how many they are.
  *
- * While every record goes to one upstream, as with failover or a single collector, the group is
+ * An exclusive strategy (failover) is asked once, for the first record, and its answer takes the
+ * whole batch. While every record goes to one upstream, as with a single collector, the group is
  * the batch itself (or its prefix) and no per-record copy is made. Writability is checked once per
  * upstream, which is enough because nothing is written until routing ends.
  */
@@ -165,6 +166,12 @@ function route(
   strategy: Strategy,
   upstreams: readonly Upstream[],
 ): { groups: Map<Upstream, QueueRecord[]>; routed: number } {
+  if (strategy.exclusive) {
+    // All traffic goes to one upstream at a time, so one answer serves the whole batch.
+    const upstream = strategy.select(upstreams, batch[0]) as Upstream | undefined;
+    if (upstream === undefined || !upstream.writable) return { groups: new Map(), routed: 0 };
+    return { groups: new Map([[upstream, batch]]), routed: batch.length };
+  }
   let single: Upstream | undefined;
   let groups: Map<Upstream, QueueRecord[]> | undefined;
   let routed = 0;

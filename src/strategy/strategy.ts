@@ -30,8 +30,9 @@ export interface UpstreamView {
 export interface Strategy {
   readonly name: string;
   /**
-   * True when all traffic goes to one upstream at a time (failover). The sender then reports
-   * each change of that upstream as a `switch` event.
+   * True when all traffic goes to one upstream at a time (failover). The sender then asks `select`
+   * once per batch of records, with the batch's first record, and reports each change of that
+   * upstream as a `switch` event.
    */
   readonly exclusive?: boolean;
   select(upstreams: readonly UpstreamView[], record: QueueRecord): UpstreamView | undefined;

@@ -86,11 +86,17 @@ export class StreamConnection extends EventEmitter<ConnectionEvents> implements 
     this.windowRecords += batch.count;
     this.windowBytes += batch.payloadBytes;
     if (this.socket.writableLength === 0) this.lastProgressAt = Date.now();
-    const accepted = this.socket.write(batch.data, (error) => {
+    const chunks = batch.chunks;
+    const last = chunks.length - 1;
+    // Corked, the chunks leave in one writev call. Callbacks run in order, so the last one means all were flushed.
+    if (last > 0) this.socket.cork();
+    for (let index = 0; index < last; index += 1) this.socket.write(chunks[index]);
+    const accepted = this.socket.write(chunks[last], (error) => {
       if (error) return;
       batch.flushedAt = this.lastProgressAt = Date.now();
       this.trimWindow();
     });
+    if (last > 0) this.socket.uncork();
     if (!accepted) this.needDrain = true;
   }
 

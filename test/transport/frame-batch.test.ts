@@ -24,7 +24,7 @@ const RECORDS: QueueRecord[] = [
 test('FrameBatch - octet counting writes MSG-LEN SP MSG for each record', () => {
   const batch = new FrameBatch(RECORDS, true, ESCAPE);
   const expected = RECORDS.map((entry) => frameOctetCounting(entry.payload, entry.bytes)).join('');
-  assert.deepEqual(batch.data, Buffer.from(expected, 'utf8'));
+  assert.deepEqual(Buffer.concat(batch.chunks), Buffer.from(expected, 'utf8'));
   assert.deepEqual(Array.from(batch.ids), [7, 8, 9, 12, 13, 20, 21]);
   assert.equal(batch.payloadBytes, RECORDS.reduce((sum, entry) => sum + entry.bytes, 0));
 });
@@ -32,7 +32,7 @@ test('FrameBatch - octet counting writes MSG-LEN SP MSG for each record', () => 
 test('FrameBatch - LF framing escapes CR and LF and ends each frame with LF', () => {
   const batch = new FrameBatch(RECORDS, false, ESCAPE);
   const expected = RECORDS.map((entry) => frameLf(entry.payload, ESCAPE)).join('');
-  assert.deepEqual(batch.data, Buffer.from(expected, 'utf8'));
+  assert.deepEqual(Buffer.concat(batch.chunks), Buffer.from(expected, 'utf8'));
 });
 
 for (const octetCounting of [true, false]) {
@@ -41,6 +41,23 @@ for (const octetCounting of [true, false]) {
     assert.deepEqual(batch.records(), RECORDS);
   });
 }
+
+test('FrameBatch - splits a large write between records into chunks and decodes across them', () => {
+  const records = Array.from({ length: 2_000 }, (_, index) => record(index + 1, `event ${index} ${'ü'.repeat(index % 7)} ${'x'.repeat(100)}`));
+  for (const octetCounting of [true, false]) {
+    const batch = new FrameBatch(records, octetCounting, ESCAPE);
+    assert.ok(batch.chunks.length > 1, `${batch.chunks.length} chunks`);
+    const framed = records.map((entry) => (octetCounting ? frameOctetCounting(entry.payload, entry.bytes) : frameLf(entry.payload, ESCAPE)));
+    assert.deepEqual(Buffer.concat(batch.chunks), Buffer.from(framed.join(''), 'utf8'));
+    assert.deepEqual(batch.records(), records);
+  }
+});
+
+test('FrameBatch - encodes non-ASCII newline escapes as UTF-8', () => {
+  const escape = { lf: '\u21B5', cr: '\u240D' };
+  const batch = new FrameBatch([record(1, 'one\ntwo\rthree')], false, escape);
+  assert.deepEqual(Buffer.concat(batch.chunks), Buffer.from('one\u21B5two\u240Dthree\n', 'utf8'));
+});
 
 test('FrameBatch - a lone surrogate comes back as U+FFFD with the same bytes', () => {
   const original = record(1, 'broken \uD800 pair');
