@@ -28,13 +28,12 @@ export class MemoryQueue extends EventEmitter<QueueEvents> implements EventQueue
   private readCount = 0;
   private readBytes = 0;
   /**
-   * Id and size of each record read and not yet acknowledged, at the same index, from
-   * `readHead` on. Two arrays of numbers instead of one object per record, because V8 stores
-   * small integers unboxed and the records they describe may wait long enough in a connection's
-   * replay window to be promoted to the old generation.
+   * One entry per `read()` whose records are not all acknowledged, from `readHead` on. The records
+   * of one read have consecutive ids, so `ack` moves over whole reads and looks at single sizes
+   * only for a read it acknowledges in part. Sizes are numbers in one array, not objects, because
+   * they may wait for 10 s in a replay window and outlive the young generation.
    */
-  private readonly readIds: number[] = [];
-  private readonly readSizes: number[] = [];
+  private readonly reads: Array<{ firstId: number; lastId: number; bytes: number; sizes: number[] }> = [];
   private readHead = 0;
   private dropped = 0;
   private wasFull = false;
@@ -89,15 +88,18 @@ export class MemoryQueue extends EventEmitter<QueueEvents> implements EventQueue
     const end = Math.min(this.records.length, this.head + maxRecords);
     let index = this.head;
     let total = 0;
+    const sizes: number[] = [];
     while (index < end) {
-      const record = this.records[index];
-      if (total + record.bytes > maxBytes && index > this.head) break;
-      total += record.bytes;
-      this.readIds.push(record.id);
-      this.readSizes.push(record.bytes);
+      const bytes = this.records[index].bytes;
+      if (total + bytes > maxBytes && index > this.head) break;
+      total += bytes;
+      sizes.push(bytes);
       index += 1;
     }
     const batch = this.records.slice(this.head, index);
+    if (batch.length > 0) {
+      this.reads.push({ firstId: batch[0].id, lastId: batch[batch.length - 1].id, bytes: total, sizes });
+    }
     this.head = index;
     this.unreadBytes -= total;
     this.readCount += batch.length;
@@ -108,19 +110,26 @@ export class MemoryQueue extends EventEmitter<QueueEvents> implements EventQueue
   }
 
   ack(id: number): void {
-    const ids = this.readIds;
+    const reads = this.reads;
     let head = this.readHead;
-    let bytes = 0;
-    while (head < ids.length && ids[head] <= id) {
-      bytes += this.readSizes[head];
+    while (head < reads.length && reads[head].lastId <= id) {
+      this.readCount -= reads[head].sizes.length;
+      this.readBytes -= reads[head].bytes;
       head += 1;
     }
-    this.readCount -= head - this.readHead;
-    this.readBytes -= bytes;
+    const partial = reads[head];
+    if (partial !== undefined && partial.firstId <= id) {
+      // Part of one read: its first `count` records, which have ids firstId to id.
+      const count = id - partial.firstId + 1;
+      let bytes = 0;
+      for (let index = 0; index < count; index += 1) bytes += partial.sizes[index];
+      reads[head] = { firstId: id + 1, lastId: partial.lastId, bytes: partial.bytes - bytes, sizes: partial.sizes.slice(count) };
+      this.readCount -= count;
+      this.readBytes -= bytes;
+    }
     this.readHead = head;
-    if (head > 4096 && head * 2 > ids.length) {
-      ids.splice(0, head);
-      this.readSizes.splice(0, head);
+    if (head > 1024 && head * 2 > reads.length) {
+      reads.splice(0, head);
       this.readHead = 0;
     }
     this.signalSpace();

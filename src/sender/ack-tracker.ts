@@ -33,12 +33,30 @@ export class AckTracker {
 
   /** Marks the records with these ids confirmed; returns the id the queue may acknowledge up to, or -1 when the prefix did not move. */
   confirm(ids: ArrayLike<number>): number {
+    const whole = ids.length > 0 ? this.find(ids[0]) : undefined;
+    if (
+      whole !== undefined &&
+      whole.first === ids[0] &&
+      whole.last === ids[ids.length - 1] &&
+      whole.remaining === ids.length &&
+      increasing(ids)
+    ) {
+      // The usual case: a connection confirms every open record of one batch, in id order.
+      whole.remaining = 0;
+      this.outstanding -= ids.length;
+      return this.advance();
+    }
     for (let index = 0; index < ids.length; index += 1) {
       const batch = this.find(ids[index]);
       if (batch === undefined) continue;
       batch.remaining -= 1;
       this.outstanding -= 1;
     }
+    return this.advance();
+  }
+
+  /** Moves past the fully confirmed batches at the head; returns the last id of the last one, or -1 when none. */
+  private advance(): number {
     let acked = -1;
     while (this.head < this.batches.length && this.batches[this.head].remaining === 0) {
       acked = this.batches[this.head].last;
@@ -69,4 +87,10 @@ export class AckTracker {
     }
     return undefined;
   }
+}
+
+/** True when every id is greater than the one before it. */
+function increasing(ids: ArrayLike<number>): boolean {
+  for (let index = 1; index < ids.length; index += 1) if (ids[index] <= ids[index - 1]) return false;
+  return true;
 }
