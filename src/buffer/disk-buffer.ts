@@ -73,6 +73,8 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
   readonly fsyncIntervalMs: number;
   readonly whenFull: FullPolicy;
   readonly retryDelayMs: number;
+  /** Largest payload in bytes: a record never spans two segments and never exceeds the format maximum. */
+  private readonly maxPayloadBytes: number;
 
   private readonly fs: DiskBufferFs;
   private readonly metadata: MetadataFile;
@@ -164,6 +166,7 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
     this.fsyncIntervalMs = resolved.fsyncIntervalMs;
     this.whenFull = resolved.whenFull;
     this.retryDelayMs = resolved.retryDelayMs;
+    this.maxPayloadBytes = Math.min(MAX_RECORD_BYTES, this.segmentBytes - SEGMENT_HEADER_BYTES) - RECORD_HEADER_BYTES;
     this.fs = resolved.fs;
     this.tail = new TailCache(resolved.tailCacheBytes);
     this.metadata = new MetadataFile(this.fs, join(this.directory, METADATA_FILE_NAME));
@@ -328,10 +331,6 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
     return id < 0 ? id : id + this.idOffset;
   }
 
-  /** Largest payload in bytes: a record never spans two segments and never exceeds the format maximum. */
-  private get maxPayloadBytes(): number {
-    return Math.min(MAX_RECORD_BYTES, this.segmentBytes - SEGMENT_HEADER_BYTES) - RECORD_HEADER_BYTES;
-  }
 
   /** True while records go to `memory`: before `open()`, and while the directory cannot be opened. */
   private get inMemory(): boolean {
@@ -676,12 +675,13 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
   // ----- writing -----
 
   private activeSegment(): Segment | null {
-    const last = this.segments.at(-1);
+    // Indexing, not `at(-1)`: this runs several times per push, and Node 20 does not inline `at`.
+    const last = this.segments[this.segments.length - 1];
     return last !== undefined && !last.sealed ? last : null;
   }
 
   private startSegment(): Segment {
-    const previous = this.segments.at(-1);
+    const previous = this.segments[this.segments.length - 1];
     if (previous !== undefined) previous.sealed = true;
     const previousLastId = previous?.lastId ?? this.newestLastId;
     const segment = new Segment(this.directory, this.nextId, this.newestFirstId, previousLastId, 0);

@@ -1,5 +1,5 @@
 import { RECORD_HEADER_BYTES, recordChecksum } from './record-format.js';
-import { SEGMENT_HEADER_BYTES, type Segment, encodeSegmentHeader, writeUint64 } from './segment.js';
+import { SEGMENT_HEADER_BYTES, type Segment, encodeSegmentHeader } from './segment.js';
 
 /** Bytes of one segment's records in the batch, written to the file with one write call. */
 export interface SegmentRun {
@@ -19,6 +19,16 @@ const INITIAL_CAPACITY = 1024 * 1024 + 64 * 1024;
 
 /** Most UTF-8 bytes one UTF-16 code unit can take (a surrogate pair takes 4 bytes for 2 units). */
 const MAX_UTF8_BYTES_PER_UNIT = 3;
+
+const TWO_TO_32 = 0x1_0000_0000;
+
+/** Stores `value`, an unsigned 32-bit integer, little-endian at `offset`. */
+function storeUint32(buffer: Buffer, value: number, offset: number): void {
+  buffer[offset] = value;
+  buffer[offset + 1] = value >>> 8;
+  buffer[offset + 2] = value >>> 16;
+  buffer[offset + 3] = value >>> 24;
+}
 
 /**
  * The encoded records a DiskBuffer has not written yet, in one reusable buffer laid out as
@@ -80,7 +90,7 @@ export class PendingBatch {
     }
     this.payloadStart = -1;
     const buffer = this.buffer;
-    let run = this.runList.at(-1);
+    let run = this.runList[this.runList.length - 1];
     if (run === undefined || run.segment !== segment) {
       if (segment.writtenBytes === 0) {
         // The payload sits where the header goes: move it past the header (once per segment).
@@ -97,9 +107,11 @@ export class PendingBatch {
 
     const start = this.used;
     const length = RECORD_HEADER_BYTES + bytes;
-    buffer.writeUInt32LE(length, start);
-    writeUint64(buffer, id, start + 8);
-    buffer.writeUInt32LE(recordChecksum(buffer, start, length), start + 4);
+    // Byte stores, because the Buffer write methods check their arguments on every call.
+    storeUint32(buffer, length, start);
+    storeUint32(buffer, id % TWO_TO_32, start + 8);
+    storeUint32(buffer, Math.floor(id / TWO_TO_32), start + 12);
+    storeUint32(buffer, recordChecksum(buffer, start, length), start + 4);
     this.used += length;
     run.end = this.used;
     run.lastId = id;
