@@ -40,8 +40,8 @@ function parseArguments(argv: string[]): Arguments {
 
 function buildScenarios(quick: boolean): Scenario[] {
   const scale = quick ? 0.1 : 1;
-  const floodEvents = Math.round(100_000 * scale);
-  const warmupEvents = Math.round(10_000 * scale);
+  const floodEvents = Math.round(200_000 * scale);
+  const warmupEvents = Math.round(50_000 * scale);
   // The event-loop delay target is judged on the memory queue over TCP, so that run and its
   // reference get 2 s at 100,000 events/s. The other paced runs get 1 s to keep the run short.
   const longPaced = quick ? 0.5 : 2;

@@ -30,10 +30,11 @@ export class MemoryQueue extends EventEmitter<QueueEvents> implements EventQueue
   /**
    * One entry per `read()` whose records are not all acknowledged, from `readHead` on. The records
    * of one read have consecutive ids, so `ack` moves over whole reads and looks at single sizes
-   * only for a read it acknowledges in part. Sizes are numbers in one array, not objects, because
-   * they may wait for 10 s in a replay window and outlive the young generation.
+   * only for a read it acknowledges in part. Sizes are kept in a typed array, outside the
+   * JavaScript heap, because they wait as long as the replay window (10 s) and would otherwise be
+   * copied by every garbage collection in that time.
    */
-  private readonly reads: Array<{ firstId: number; lastId: number; bytes: number; sizes: number[] }> = [];
+  private readonly reads: Array<{ firstId: number; lastId: number; bytes: number; sizes: Uint32Array }> = [];
   private readHead = 0;
   private dropped = 0;
   private wasFull = false;
@@ -88,17 +89,17 @@ export class MemoryQueue extends EventEmitter<QueueEvents> implements EventQueue
     const end = Math.min(this.records.length, this.head + maxRecords);
     let index = this.head;
     let total = 0;
-    const sizes: number[] = [];
+    const sizes = new Uint32Array(Math.max(0, end - index));
     while (index < end) {
       const bytes = this.records[index].bytes;
       if (total + bytes > maxBytes && index > this.head) break;
       total += bytes;
-      sizes.push(bytes);
+      sizes[index - this.head] = bytes;
       index += 1;
     }
     const batch = this.records.slice(this.head, index);
     if (batch.length > 0) {
-      this.reads.push({ firstId: batch[0].id, lastId: batch[batch.length - 1].id, bytes: total, sizes });
+      this.reads.push({ firstId: batch[0].id, lastId: batch[batch.length - 1].id, bytes: total, sizes: sizes.subarray(0, batch.length) });
     }
     this.head = index;
     this.unreadBytes -= total;
@@ -123,7 +124,7 @@ export class MemoryQueue extends EventEmitter<QueueEvents> implements EventQueue
       const count = id - partial.firstId + 1;
       let bytes = 0;
       for (let index = 0; index < count; index += 1) bytes += partial.sizes[index];
-      reads[head] = { firstId: id + 1, lastId: partial.lastId, bytes: partial.bytes - bytes, sizes: partial.sizes.slice(count) };
+      reads[head] = { firstId: id + 1, lastId: partial.lastId, bytes: partial.bytes - bytes, sizes: partial.sizes.subarray(count) };
       this.readCount -= count;
       this.readBytes -= bytes;
     }

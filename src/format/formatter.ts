@@ -4,7 +4,7 @@ import { describe, resolveFormatOptions, type FormatOptions, type ResolvedFormat
 import { HEADER_FIELD_LIMITS, NILVALUE, hostnameToAscii, sanitizeHeaderField, type SanitizedField } from './header-fields.js';
 import { MAX_FACILITY, MAX_SEVERITY, facilityCode, facilityExpectation, priority, severityCode, severityExpectation } from './pri.js';
 import { RFC3164_HOSTNAME_MAX_LENGTH, assembleRfc3164, buildRfc3164Tag, rfc3164Start, shortHostname } from './rfc3164.js';
-import { assembleRfc5424, rfc5424Header, rfc5424Start } from './rfc5424.js';
+import { assembleRfc5424, rfc5424Bytes, rfc5424Header, rfc5424Start } from './rfc5424.js';
 import { MAX_SEQUENCE_ID, StructuredDataSerializer } from './structured-data.js';
 import { TimeZone } from './time-zone.js';
 import { TimestampFormatter, toEventTime } from './timestamp.js';
@@ -182,14 +182,9 @@ export class MessageFormatter {
       // Every part but STRUCTURED-DATA is ASCII, one byte per UTF-16 code unit.
       header.bytes = header.text.length - structuredData.length + Buffer.byteLength(structuredData, 'utf8');
     }
-    const { text, bytes } = assembleRfc5424(
-      header.text,
-      header.bytes,
-      message,
-      Buffer.byteLength(message, 'utf8'),
-      this.options.bom,
-    );
-    this.lastByteLength = bytes;
+    const messageBytes = Buffer.byteLength(message, 'utf8');
+    const text = assembleRfc5424(header.text, message, messageBytes, this.options.bom);
+    this.lastByteLength = rfc5424Bytes(header.text, header.bytes, message, messageBytes, text);
     return text;
   }
 

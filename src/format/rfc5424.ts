@@ -29,25 +29,26 @@ export function rfc5424Header(start: string, timestamp: string, headerFields: st
  * already starts with a BOM keeps it (and gets no second one) unless the policy is `never`,
  * which removes it.
  *
- * `headerBytes` must be the UTF-8 length of `header` and `messageBytes` that of `message`. The
- * result carries the UTF-8 length of the whole message, computed from those two, so that no
- * caller has to count the assembled string again.
+ * The UTF-8 length of the result is `rfc5424Bytes(header, headerBytes, message, messageBytes,
+ * result)`, computed without counting the assembled string again.
  */
-export function assembleRfc5424(
-  header: string,
-  headerBytes: number,
-  message: string,
-  messageBytes: number,
-  bom: BomPolicy,
-): { text: string; bytes: number } {
+export function assembleRfc5424(header: string, message: string, messageBytes: number, bom: BomPolicy): string {
   let text = message;
   if (text.startsWith(BOM)) {
     if (bom === 'never') text = text.slice(BOM.length);
   } else if (bom === 'always' || (bom === 'auto' && messageBytes !== message.length)) {
     if (text !== '') text = BOM + text;
   }
-  if (text === '') return { text: header, bytes: headerBytes };
-  // The BOM is one UTF-16 code unit and 3 UTF-8 bytes, and it is the only change made to MSG.
-  const textBytes = messageBytes + 3 * (text.length - message.length);
-  return { text: `${header} ${text}`, bytes: headerBytes + 1 + textBytes };
+  return text === '' ? header : `${header} ${text}`;
+}
+
+/**
+ * Returns the UTF-8 length of `assembled`, which `assembleRfc5424(header, message, ...)` returned,
+ * from the lengths of its parts: `headerBytes` of `header` and `messageBytes` of `message`.
+ */
+export function rfc5424Bytes(header: string, headerBytes: number, message: string, messageBytes: number, assembled: string): number {
+  if (assembled.length === header.length) return headerBytes;
+  // MSG as assembled differs from `message` by at most one BOM: one UTF-16 code unit, 3 UTF-8 bytes.
+  const bomChange = assembled.length - header.length - 1 - message.length;
+  return headerBytes + 1 + messageBytes + 3 * bomChange;
 }
