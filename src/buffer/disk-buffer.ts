@@ -990,7 +990,11 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
 
       if (this.cursorOffset >= segment.plannedBytes) {
         const next = this.segments[this.segments.indexOf(segment) + 1];
-        if (!segment.sealed || next === undefined) return null;
+        if (!segment.sealed || next === undefined) {
+          // The reader is at the newest record: records written from now on are worth caching.
+          this.tail.noteReaderAtPending();
+          return null;
+        }
         this.moveCursorTo(next);
         continue;
       }
@@ -1044,6 +1048,7 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
   }
 
   private peekPending(segment: Segment): TailRecord | null {
+    this.tail.noteReaderAtPending();
     // The cursor takes pending records in order, so the search is not expected to run.
     const record =
       this.tail.peek(segment, this.cursorOffset, this.cursorPreviousId) ?? this.tail.findPending(segment, this.cursorOffset);
@@ -1057,6 +1062,7 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
     this.cursorOffset = end;
     this.cursorPreviousId = record.id;
     if (fromTail) this.tail.consume();
+    else this.tail.noteDiskRead();
     this.unreadRecords = Math.max(0, this.unreadRecords - 1);
     this.unreadBytes = Math.max(0, this.unreadBytes - record.bytes);
     this.inFlightIds.push(record.id);

@@ -22,6 +22,12 @@ export interface TailRecord {
  *   included, are kept under `maxBytes`, and the oldest ones are evicted first, so a reader
  *   that falls behind reads the disk until it reaches the records still cached.
  *
+ * When the reader takes no record between two writes while written records wait in the cache,
+ * it is not following (every collector down, for example), and the cache keeps no written
+ * record until the reader reaches the pending records again. Records then live in memory only
+ * until they are written, as without a cache, instead of surviving into the old generation of
+ * the garbage collector while the backlog spools to disk.
+ *
  * The cache holds copies only. What survives a crash depends on the write and fsync rules of
  * the DiskBuffer alone.
  */
@@ -34,6 +40,10 @@ export class TailCache {
   private readIndex = 0;
   /** Record bytes, headers included, of the written records in the cache. */
   private cachedBytes = 0;
+  /** False from a write that found the reader idle, until the reader reaches the pending records. */
+  private following = true;
+  /** True when the reader took a record, from the cache or the disk, since the last write. */
+  private readSinceWrite = false;
 
   constructor(readonly maxBytes: number) {}
 
@@ -82,6 +92,17 @@ export class TailCache {
   /** Marks the record that `peek` or `findPending` returned as read. */
   consume(): void {
     this.skip();
+    this.readSinceWrite = true;
+  }
+
+  /** Records that the reader took a record from the disk. */
+  noteDiskRead(): void {
+    this.readSinceWrite = true;
+  }
+
+  /** Records that the reader reached the records not yet written, so that the cache is worth keeping again. */
+  noteReaderAtPending(): void {
+    this.following = true;
   }
 
   /** Marks every pending record as written: keeps the unread ones as cached, then evicts the oldest over `maxBytes`. */
@@ -90,11 +111,14 @@ export class TailCache {
       // The reader has passed every cached record, and the pending records it read need no copy.
       this.head = this.readIndex;
     }
+    if (this.head < this.writtenEnd && !this.readSinceWrite) this.following = false;
+    this.readSinceWrite = false;
     for (let index = Math.max(this.head, this.writtenEnd); index < this.records.length; index += 1) {
       this.cachedBytes += RECORD_HEADER_BYTES + this.records[index].bytes;
     }
     this.writtenEnd = this.records.length;
-    while (this.cachedBytes > this.maxBytes && this.head < this.writtenEnd) this.evictOldest();
+    const limit = this.following ? this.maxBytes : 0;
+    while (this.cachedBytes > limit && this.head < this.writtenEnd) this.evictOldest();
     this.readIndex = Math.max(this.readIndex, this.head);
     this.compact();
   }
@@ -131,6 +155,8 @@ export class TailCache {
 
   /** Drops every record. The reader then finds written records on disk. */
   clear(): void {
+    this.following = true;
+    this.readSinceWrite = false;
     this.records = [];
     this.head = 0;
     this.writtenEnd = 0;

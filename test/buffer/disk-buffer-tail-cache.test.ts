@@ -51,6 +51,8 @@ describe('TailCache', () => {
       cache.addPending({ id, payload: 'x'.repeat(84), bytes: 84, segment, offset });
       offset += RECORD_HEADER_BYTES + 84;
       if (id % 10 === 0) {
+        // A reader that makes progress on disk, behind the cache.
+        cache.noteDiskRead();
         cache.markWritten();
         assert.ok(cache.bytes <= 1000, `cache holds ${cache.bytes} bytes after record ${id}`);
       }
@@ -243,4 +245,62 @@ describe('DiskBuffer - tail cache and crashes', () => {
       }
     });
   }
+});
+
+describe('TailCache - idle reader', () => {
+  test('caches nothing while the reader takes no record', () => {
+    const cache = new TailCache(1 << 20);
+    const segment = testSegment(1);
+    let id = 0;
+    const writeTen = (): void => {
+      for (let index = 0; index < 10; index += 1) {
+        id += 1;
+        cache.addPending({ id, payload: 'x', bytes: 1, segment, offset: 40 + (id - 1) * 17 });
+      }
+      cache.markWritten();
+    };
+
+    writeTen();
+    assert.equal(cache.size, 10, 'the first write is cached');
+    writeTen();
+    assert.equal(cache.size, 0, 'a write that finds the cached records unread drops them');
+    writeTen();
+    assert.equal(cache.size, 0, 'nothing is cached until the reader reaches the pending records');
+
+    cache.noteReaderAtPending();
+    writeTen();
+    assert.equal(cache.size, 10, 'caching resumes');
+    cache.noteDiskRead();
+    writeTen();
+    assert.equal(cache.size, 20, 'a reader that reads from disk still counts as following');
+  });
+});
+
+describe('DiskBuffer - tail cache and memory', () => {
+  test('keeps serving from memory after the reader catches up', async () => {
+    const directory = await makeTempDirectory('disk-buffer-tail-');
+    try {
+      const counting = countingFs();
+      const buffer = new DiskBuffer({ directory: directory.path, fs: counting.fs });
+      await buffer.open();
+      // Three turns without a reader: the cache stops keeping records.
+      for (let turn = 0; turn < 3; turn += 1) {
+        for (let index = 0; index < 100; index += 1) buffer.push(`backlog ${turn * 100 + index}`, 0);
+        await nextTurn();
+      }
+      assert.equal(readAll(buffer).length, 300);
+      const readsAfterBacklog = counting.segmentReads();
+      assert.ok(readsAfterBacklog > 0, 'the backlog came from the segment file');
+
+      for (let turn = 0; turn < 3; turn += 1) {
+        for (let index = 0; index < 100; index += 1) buffer.push(`live ${turn * 100 + index}`, 0);
+        await nextTurn();
+        assert.equal(readAll(buffer).length, 100);
+      }
+      assert.equal(counting.segmentReads(), readsAfterBacklog, 'live records came from memory');
+      await buffer.close();
+    } finally {
+      await directory.remove();
+    }
+  });
 });
