@@ -1,5 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
 import { InvalidOptionError } from '../errors.js';
+import { PackedRecords } from './packed-records.js';
 import { FULL_POLICIES, type EventQueue, type FullPolicy, type QueueEvents, type QueueRecord, type QueueStats } from './queue.js';
 
 export interface MemoryQueueOptions {
@@ -12,14 +13,24 @@ export interface MemoryQueueOptions {
 }
 
 /**
+ * Unread records beyond this many are packed (see `PackedRecords`), oldest first. A queue that
+ * keeps up with its collectors never holds this many, so only a backlog pays for packing.
+ */
+const UNPACKED_RECORDS = 16_384;
+
+/**
  * The default queue: records in memory, in a ring-free array with a moving head so that push
- * and read cost O(1). Nothing survives the process.
+ * and read cost O(1). The oldest records of a long backlog are packed as bytes outside the
+ * JavaScript heap. Nothing survives the process.
  */
 export class MemoryQueue extends EventEmitter<QueueEvents> implements EventQueue {
   readonly maxRecords: number;
   readonly maxBytes: number;
   readonly whenFull: FullPolicy;
 
+  /** The oldest unread records, packed; every one of them is older than every record in `records`. */
+  private readonly packed = new PackedRecords();
+  /** The newest unread records, from `head` on. */
   private records: QueueRecord[] = [];
   private head = 0;
   private nextId = 1;
@@ -55,7 +66,7 @@ export class MemoryQueue extends EventEmitter<QueueEvents> implements EventQueue
   async open(): Promise<void> {}
 
   get unread(): number {
-    return this.records.length - this.head;
+    return this.packed.count + this.records.length - this.head;
   }
 
   /**
@@ -81,25 +92,35 @@ export class MemoryQueue extends EventEmitter<QueueEvents> implements EventQueue
     const id = this.nextId++;
     this.records.push({ id, payload, bytes });
     this.unreadBytes += bytes;
+    if (this.records.length - this.head > UNPACKED_RECORDS) {
+      this.head = this.packed.pack(this.records, this.head);
+      this.compact();
+    }
     if (!this.wasFull && this.full) this.wasFull = true;
     return id;
   }
 
   read(maxRecords: number, maxBytes: number): QueueRecord[] {
-    const end = Math.min(this.records.length, this.head + maxRecords);
-    let index = this.head;
+    let batch: QueueRecord[] | undefined;
     let total = 0;
-    const sizes = new Uint32Array(Math.max(0, end - index));
+    if (this.packed.count > 0) {
+      batch = [];
+      total = this.packed.take(maxRecords, maxBytes, batch);
+    }
+    const end = Math.min(this.records.length, this.head + maxRecords - (batch?.length ?? 0));
+    let index = this.head;
     while (index < end) {
       const bytes = this.records[index].bytes;
-      if (total + bytes > maxBytes && index > this.head) break;
+      if (total + bytes > maxBytes && (index > this.head || (batch?.length ?? 0) > 0)) break;
       total += bytes;
-      sizes[index - this.head] = bytes;
       index += 1;
     }
-    const batch = this.records.slice(this.head, index);
+    if (batch === undefined) batch = this.records.slice(this.head, index);
+    else for (let position = this.head; position < index; position += 1) batch.push(this.records[position]);
     if (batch.length > 0) {
-      this.reads.push({ firstId: batch[0].id, lastId: batch[batch.length - 1].id, bytes: total, sizes: sizes.subarray(0, batch.length) });
+      const sizes = new Uint32Array(batch.length);
+      for (let position = 0; position < batch.length; position += 1) sizes[position] = batch[position].bytes;
+      this.reads.push({ firstId: batch[0].id, lastId: batch[batch.length - 1].id, bytes: total, sizes });
     }
     this.head = index;
     this.unreadBytes -= total;
@@ -145,8 +166,12 @@ export class MemoryQueue extends EventEmitter<QueueEvents> implements EventQueue
   private dropOldest(incomingBytes: number): void {
     let count = 0;
     while (this.unread > 0 && (this.unread >= this.maxRecords || this.unreadBytes + incomingBytes > this.maxBytes)) {
-      this.unreadBytes -= this.records[this.head].bytes;
-      this.head += 1;
+      if (this.packed.count > 0) {
+        this.unreadBytes -= this.packed.dropOldest();
+      } else {
+        this.unreadBytes -= this.records[this.head].bytes;
+        this.head += 1;
+      }
       count += 1;
     }
     if (count > 0) {

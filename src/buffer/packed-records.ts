@@ -1,0 +1,121 @@
+import type { QueueRecord } from './queue.js';
+
+/** Records are packed in segments of about this many UTF-16 code units, below V8's 128 KiB large-object size. */
+const SEGMENT_CHARS = 48 * 1024;
+
+interface Segment {
+  /** The payloads, one after another, as UTF-8. */
+  data: Buffer;
+  /** True when every payload is ASCII, so that latin1 decoding gives the same text faster. */
+  ascii: boolean;
+  /** Id of the record at `sizes[0]`; the others follow one by one. */
+  firstId: number;
+  /** UTF-8 bytes of each payload. */
+  sizes: Uint32Array;
+  /** Index of the next record to take, and its offset in `data`. */
+  next: number;
+  offset: number;
+}
+
+/**
+ * A first-in, first-out run of records with consecutive ids, packed as UTF-8 bytes outside the
+ * JavaScript heap. The memory queue moves the oldest of a long backlog here, so that a million
+ * waiting events cost the garbage collector nothing and sending stays as fast at any depth.
+ * Records come out with the same ids and bytes; a lone surrogate in a payload comes out as
+ * U+FFFD, which is what it was encoded as anyway.
+ */
+export class PackedRecords {
+  private readonly segments: Segment[] = [];
+  private head = 0;
+  private packedCount = 0;
+  private packedBytes = 0;
+
+  get count(): number {
+    return this.packedCount;
+  }
+
+  get bytes(): number {
+    return this.packedBytes;
+  }
+
+  /**
+   * Packs `records` from index `from` on into one segment of up to about 48 KiB and returns the
+   * index after the last one packed (at least one). Their ids must follow the last packed id.
+   */
+  pack(records: readonly QueueRecord[], from: number): number {
+    let text = '';
+    let ascii = true;
+    let end = from;
+    while (end < records.length && (end === from || text.length < SEGMENT_CHARS)) {
+      const record = records[end];
+      text += record.payload;
+      ascii &&= record.bytes === record.payload.length;
+      end += 1;
+    }
+    const sizes = new Uint32Array(end - from);
+    let total = 0;
+    for (let index = from; index < end; index += 1) {
+      sizes[index - from] = records[index].bytes;
+      total += records[index].bytes;
+    }
+    const data = Buffer.from(text, ascii ? 'latin1' : 'utf8');
+    if (data.length !== total) {
+      // A caller counted some payload's bytes wrongly; the encoder's own count keeps the records apart.
+      total = 0;
+      for (let index = from; index < end; index += 1) {
+        sizes[index - from] = Buffer.byteLength(records[index].payload, 'utf8');
+        total += sizes[index - from];
+      }
+    }
+    this.segments.push({ data, ascii, firstId: records[from].id, sizes, next: 0, offset: 0 });
+    this.packedCount += end - from;
+    this.packedBytes += total;
+    return end;
+  }
+
+  /**
+   * Takes up to `maxRecords` records from the front, appending them to `out`, while their bytes
+   * stay within `maxBytes`; takes one anyway when `out` is empty. Returns the bytes taken.
+   */
+  take(maxRecords: number, maxBytes: number, out: QueueRecord[]): number {
+    let total = 0;
+    let taken = 0;
+    while (taken < maxRecords && this.packedCount > 0) {
+      const segment = this.segments[this.head];
+      const bytes = segment.sizes[segment.next];
+      if (total + bytes > maxBytes && out.length > 0) break;
+      const end = segment.offset + bytes;
+      const payload = segment.data.toString(segment.ascii ? 'latin1' : 'utf8', segment.offset, end);
+      out.push({ id: segment.firstId + segment.next, payload, bytes });
+      total += bytes;
+      taken += 1;
+      this.advance(segment, bytes);
+    }
+    return total;
+  }
+
+  /** Drops the oldest record and returns its bytes; 0 when there is none. */
+  dropOldest(): number {
+    if (this.packedCount === 0) return 0;
+    const segment = this.segments[this.head];
+    const bytes = segment.sizes[segment.next];
+    this.advance(segment, bytes);
+    return bytes;
+  }
+
+  private advance(segment: Segment, bytes: number): void {
+    segment.next += 1;
+    segment.offset += bytes;
+    this.packedCount -= 1;
+    this.packedBytes -= bytes;
+    if (segment.next < segment.sizes.length) return;
+    this.head += 1;
+    if (this.head === this.segments.length) {
+      this.segments.length = 0;
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.segments.length) {
+      this.segments.splice(0, this.head);
+      this.head = 0;
+    }
+  }
+}
