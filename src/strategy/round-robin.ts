@@ -9,30 +9,39 @@ import type { Strategy, UpstreamView } from './strategy.js';
  */
 export class RoundRobinStrategy implements Strategy {
   readonly name = 'round-robin';
-  private readonly scores = new Map<number, number>();
+  /** Running score of each upstream, by its index; 0 for one that is not in the rotation. */
+  private readonly scores: number[] = [];
 
   select(upstreams: readonly UpstreamView[], _record: QueueRecord): UpstreamView | undefined {
-    const primariesUp = upstreams.some((upstream) => !upstream.backup && upstream.status === 'up');
+    let primariesUp = false;
+    for (let index = 0; index < upstreams.length; index += 1) {
+      if (!upstreams[index].backup && upstreams[index].status === 'up') {
+        primariesUp = true;
+        break;
+      }
+    }
+    const scores = this.scores;
     let best: UpstreamView | undefined;
     let bestScore = Number.NEGATIVE_INFINITY;
     let total = 0;
-    for (const upstream of upstreams) {
+    for (let index = 0; index < upstreams.length; index += 1) {
+      const upstream = upstreams[index];
       if (upstream.status !== 'up' || upstream.backup === primariesUp) {
-        this.scores.delete(upstream.index);
+        scores[upstream.index] = 0;
         continue;
       }
       // A busy upstream (a full socket buffer or RELP window) sits this pick out and keeps its
       // score, so one slow collector does not hold up the others.
       if (upstream.writable === false) continue;
-      const score = (this.scores.get(upstream.index) ?? 0) + upstream.weight;
-      this.scores.set(upstream.index, score);
+      const score = (scores[upstream.index] ?? 0) + upstream.weight;
+      scores[upstream.index] = score;
       total += upstream.weight;
       if (score > bestScore) {
         best = upstream;
         bestScore = score;
       }
     }
-    if (best !== undefined) this.scores.set(best.index, bestScore - total);
+    if (best !== undefined) scores[best.index] = bestScore - total;
     return best;
   }
 }
