@@ -14,7 +14,7 @@ export interface MemoryQueueOptions {
 
 /**
  * Unread records beyond this many are packed (see `PackedRecords`), oldest first. A queue that
- * keeps up with its collectors never holds this many, so only a backlog pays for packing.
+ * keeps up with its collectors never contains this many, so only a backlog pays for packing.
  */
 const UNPACKED_RECORDS = 16_384;
 

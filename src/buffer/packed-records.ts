@@ -79,8 +79,8 @@ export class PackedRecords {
    */
   take(maxRecords: number, maxBytes: number, out: QueueRecord[]): number {
     let total = 0;
-    let taken = 0;
-    while (taken < maxRecords && this.packedCount > 0) {
+    let count = 0;
+    while (count < maxRecords && this.packedCount > 0) {
       const segment = this.segments[this.head];
       const bytes = segment.sizes[segment.next];
       if (total + bytes > maxBytes && out.length > 0) break;
@@ -88,7 +88,7 @@ export class PackedRecords {
       const payload = segment.data.toString(segment.ascii ? 'latin1' : 'utf8', segment.offset, end);
       out.push({ id: segment.firstId + segment.next, payload, bytes });
       total += bytes;
-      taken += 1;
+      count += 1;
       this.advance(segment, bytes);
     }
     return total;

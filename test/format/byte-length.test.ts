@@ -44,7 +44,7 @@ const VARIANTS: Array<[string, FormatOptions]> = [
 ];
 
 for (const [name, options] of VARIANTS) {
-  test(`byteLength - matches the UTF-8 length of the output: ${name}`, () => {
+  test(`byteLength - matches Buffer count: ${name}`, () => {
     const formatter = new MessageFormatter(options);
     const random = generator(42);
     for (let round = 0; round < 2_000; round += 1) {

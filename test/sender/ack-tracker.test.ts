@@ -7,7 +7,7 @@ function records(ids: number[]): QueueRecord[] {
   return ids.map((id) => ({ id, payload: `event ${id}`, bytes: 8 }));
 }
 
-test('AckTracker - a batch confirmed whole moves the prefix to its last id', () => {
+test('AckTracker - whole batch moves the prefix', () => {
   const tracker = new AckTracker();
   tracker.add(records([1, 2, 3]));
   tracker.add(records([4, 5]));
@@ -16,7 +16,7 @@ test('AckTracker - a batch confirmed whole moves the prefix to its last id', () 
   assert.equal(tracker.pending, 0);
 });
 
-test('AckTracker - ids that span the range of one batch but belong to another do not close it', () => {
+test('AckTracker - foreign ids leave a batch open', () => {
   const tracker = new AckTracker();
   tracker.add(records([1, 2]));
   tracker.add(records([5, 6, 7]));

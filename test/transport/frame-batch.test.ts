@@ -21,7 +21,7 @@ const RECORDS: QueueRecord[] = [
   record(21, 'x'.repeat(70_000)),
 ];
 
-test('FrameBatch - octet counting writes MSG-LEN SP MSG for each record', () => {
+test('FrameBatch - octet counting writes MSG-LEN SP MSG', () => {
   const batch = new FrameBatch(RECORDS, true, ESCAPE);
   const expected = RECORDS.map((entry) => frameOctetCounting(entry.payload, entry.bytes)).join('');
   assert.deepEqual(Buffer.concat(batch.chunks), Buffer.from(expected, 'utf8'));
@@ -29,7 +29,7 @@ test('FrameBatch - octet counting writes MSG-LEN SP MSG for each record', () => 
   assert.equal(batch.payloadBytes, RECORDS.reduce((sum, entry) => sum + entry.bytes, 0));
 });
 
-test('FrameBatch - LF framing escapes CR and LF and ends each frame with LF', () => {
+test('FrameBatch - LF framing escapes CR and LF', () => {
   const batch = new FrameBatch(RECORDS, false, ESCAPE);
   const expected = RECORDS.map((entry) => frameLf(entry.payload, ESCAPE)).join('');
   assert.deepEqual(Buffer.concat(batch.chunks), Buffer.from(expected, 'utf8'));
