@@ -1,3 +1,4 @@
+import { type CrcArena, createCrcArena } from './crc32c-wasm.js';
 import { RECORD_HEADER_BYTES, recordChecksum } from './record-format.js';
 import { SEGMENT_HEADER_BYTES, type Segment, encodeSegmentHeader } from './segment.js';
 
@@ -36,13 +37,19 @@ function storeUint32(buffer: Buffer, value: number, offset: number): void {
  * the run starts the file. Encoding straight into this buffer spares one Buffer allocation
  * and one copy per record.
  *
+ * The buffer lives in the memory of a WebAssembly CRC-32C (see `crc32c-wasm.ts`), so that the
+ * record checksums are computed in place. A batch that outgrows it, because of a record larger
+ * than usual, moves to a plain Buffer and the JavaScript CRC-32C until the next `clear`.
+ *
  * A record is encoded in two steps. `encodePayload` writes the UTF-8 payload after the free
  * space for its header and returns its byte length, so that the caller can check limits with
  * the exact size. `commit` then places the header and checksum and makes the record part of
  * the batch. A payload that is not committed is overwritten by the next one.
  */
 export class PendingBatch {
-  private buffer = Buffer.allocUnsafe(INITIAL_CAPACITY);
+  /** The WebAssembly memory for the batch, or null where WebAssembly is not available. */
+  private readonly arena: CrcArena | null = createCrcArena(INITIAL_CAPACITY);
+  private buffer = this.arena?.bytes ?? Buffer.allocUnsafe(INITIAL_CAPACITY);
   /** Bytes of the buffer taken by committed runs. */
   private used = 0;
   private runList: SegmentRun[] = [];
@@ -111,7 +118,7 @@ export class PendingBatch {
     storeUint32(buffer, length, start);
     storeUint32(buffer, id % TWO_TO_32, start + 8);
     storeUint32(buffer, Math.floor(id / TWO_TO_32), start + 12);
-    storeUint32(buffer, recordChecksum(buffer, start, length), start + 4);
+    storeUint32(buffer, this.checksum(start, length), start + 4);
     this.used += length;
     run.end = this.used;
     run.lastId = id;
@@ -127,7 +134,15 @@ export class PendingBatch {
     this.used = 0;
     this.runList = [];
     this.payloadStart = -1;
-    if (this.buffer.length > 2 * INITIAL_CAPACITY) this.buffer = Buffer.allocUnsafe(INITIAL_CAPACITY);
+    if (this.arena !== null) this.buffer = this.arena.bytes;
+    else if (this.buffer.length > 2 * INITIAL_CAPACITY) this.buffer = Buffer.allocUnsafe(INITIAL_CAPACITY);
+  }
+
+  /** Computes the checksum of the record at `start`, in WebAssembly while the batch is in the arena. */
+  private checksum(start: number, length: number): number {
+    const arena = this.arena;
+    if (arena === null || this.buffer !== arena.bytes) return recordChecksum(this.buffer, start, length);
+    return arena.crc(start + 8, length - 8, arena.crc(start, 4, 0));
   }
 
   /** Grows the buffer so that `bytes` more fit after the committed runs. */

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { crc32c } from '../../src/buffer/crc32c.js';
+import { createCrcArena } from '../../src/buffer/crc32c-wasm.js';
 
 /** Bit-at-a-time CRC-32C, the definition the table version must match. */
 function referenceCrc32c(data: Uint8Array): number {
@@ -41,5 +42,29 @@ describe('crc32c', () => {
     for (let split = 0; split <= data.length; split += 1) {
       assert.equal(crc32c(data, crc32c(data, 0, 0, split), split), crc32c(data));
     }
+  });
+});
+
+describe('createCrcArena', () => {
+  test('matches crc32c at every length and offset', () => {
+    const arena = createCrcArena(4096);
+    assert.ok(arena !== null, 'WebAssembly is available in the test runtime');
+    for (let index = 0; index < 1024; index += 1) arena.bytes[index] = (index * 2654435761) >>> 13;
+    for (let start = 0; start < 24; start += 1) {
+      for (let length = 0; length <= 300; length += 1) {
+        const expected = crc32c(arena.bytes, 7, start, start + length);
+        assert.equal(arena.crc(start, length, 7), expected, `bytes ${start} to ${start + length}`);
+      }
+    }
+  });
+
+  test('gives each arena its own memory', () => {
+    const first = createCrcArena(64);
+    const second = createCrcArena(64);
+    assert.ok(first !== null && second !== null);
+    first.bytes.write('123456789');
+    second.bytes.fill(0);
+    assert.equal(first.crc(0, 9, 0), 0xe3069283);
+    assert.equal(second.crc(0, 9, 0), crc32c(new Uint8Array(9)));
   });
 });

@@ -304,3 +304,30 @@ describe('DiskBuffer - tail cache and memory', () => {
     }
   });
 });
+
+describe('DiskBuffer - write batch', () => {
+  test('stores a record larger than the batch buffer', async () => {
+    const directory = await makeTempDirectory('disk-buffer-batch-');
+    try {
+      const buffer = new DiskBuffer({ directory: directory.path });
+      await buffer.open();
+      const large = 'é'.repeat(1536 * 1024); // 3 MiB of UTF-8, past the 1 MiB batch buffer
+      buffer.push('before', 0);
+      buffer.push(large, 0);
+      buffer.push('after', 0);
+      await nextTurn();
+      buffer.push('next turn', 0);
+      await buffer.close();
+
+      const { records, warnings } = await reopenAndReadAll(directory.path);
+      assert.deepEqual(warnings, []);
+      assert.deepEqual(
+        records.map((record) => record.payload),
+        ['before', large, 'after', 'next turn'],
+      );
+      assert.equal(records[1].bytes, 3 * 1024 * 1024);
+    } finally {
+      await directory.remove();
+    }
+  });
+});

@@ -37,6 +37,8 @@ describe('DiskBuffer - options', () => {
     { options: { fsyncIntervalMs: 0 }, message: /Invalid fsyncIntervalMs 0/ },
     { options: { whenFull: 'wait' }, message: /Invalid whenFull "wait"/ },
     { options: { retryDelayMs: -1 }, message: /Invalid retryDelayMs -1/ },
+    { options: { tailCacheBytes: -1 }, message: /Invalid tailCacheBytes -1/ },
+    { options: { tailCacheBytes: 0.5 }, message: /Invalid tailCacheBytes 0\.5/ },
     { options: { fs: {} }, message: /Invalid fs/ },
   ];
 
