@@ -4,7 +4,9 @@
  *
  * Append pushes every record, letting the event loop turn every 1000 pushes as a sender would,
  * and ends when a flush (DiskBuffer) has written and fsynced everything. Drain reads batches of
- * 500 records and acknowledges each batch. Prints no verdict: the ratios depend on the disk.
+ * 500 records and acknowledges each batch. Follow pushes 1000 records per turn and reads them
+ * once the DiskBuffer has written them, as a sender whose collector keeps up does, so that its
+ * reads come from the tail cache. Prints no verdict: the ratios depend on the disk.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -19,6 +21,7 @@ interface Result {
   name: string;
   appendSeconds: number;
   drainSeconds: number;
+  followSeconds: number;
 }
 
 function nextTurn(): Promise<void> {
@@ -48,8 +51,29 @@ async function measure(name: string, queue: EventQueue, flush: () => Promise<voi
   const drainSeconds = (performance.now() - drainStart) / 1000;
   if (drained !== records) throw new Error(`${name}: drained ${drained} of ${records} records`);
 
+  const followSeconds = await follow(name, queue);
   await queue.close();
-  return { name, appendSeconds, drainSeconds };
+  return { name, appendSeconds, drainSeconds, followSeconds };
+}
+
+/** Pushes `records` records, 1000 per turn, and reads each turn's records once they are written. */
+async function follow(name: string, queue: EventQueue): Promise<number> {
+  const start = performance.now();
+  let followed = 0;
+  for (let index = 0; index < records; index += 1) {
+    queue.push(payload, payloadBytes);
+    if (index % 1000 !== 999) continue;
+    // The DiskBuffer writes its batch in the first immediate of the turn, before this one runs.
+    await nextTurn();
+    for (;;) {
+      const batch = queue.read(500, 1024 * 1024);
+      if (batch.length === 0) break;
+      followed += batch.length;
+      queue.ack(batch[batch.length - 1].id);
+    }
+  }
+  if (followed !== records - (records % 1000)) throw new Error(`${name}: followed ${followed} of ${records} records`);
+  return (performance.now() - start) / 1000;
 }
 
 function formatRate(seconds: number): string {
@@ -82,8 +106,10 @@ console.log(`${records} records of ${payloadBytes} bytes, Node.js ${process.vers
 for (const result of results) {
   const appendRatio = (memory.appendSeconds / result.appendSeconds).toFixed(2);
   const drainRatio = (memory.drainSeconds / result.drainSeconds).toFixed(2);
+  const followRatio = (memory.followSeconds / result.followSeconds).toFixed(2);
   console.log(
     `${result.name.padEnd(26)} append ${formatRate(result.appendSeconds)} (x${appendRatio} of memory)` +
-      `  drain ${formatRate(result.drainSeconds)} (x${drainRatio} of memory)`,
+      `  drain ${formatRate(result.drainSeconds)} (x${drainRatio} of memory)` +
+      `  follow ${formatRate(result.followSeconds)} (x${followRatio} of memory)`,
   );
 }
