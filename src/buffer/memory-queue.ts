@@ -107,7 +107,9 @@ export class MemoryQueue extends EventEmitter<QueueEvents> implements EventQueue
       batch = [];
       total = this.packed.take(maxRecords, maxBytes, batch);
     }
-    const end = Math.min(this.records.length, this.head + maxRecords - (batch?.length ?? 0));
+    // Packed records left over (the byte budget ran out) are older than every unpacked one, so
+    // the batch ends here to keep ids in order.
+    const end = this.packed.count > 0 ? this.head : Math.min(this.records.length, this.head + maxRecords - (batch?.length ?? 0));
     let index = this.head;
     while (index < end) {
       const bytes = this.records[index].bytes;

@@ -44,29 +44,24 @@ export class PackedRecords {
    */
   pack(records: readonly QueueRecord[], from: number): number {
     let text = '';
-    let ascii = true;
     let end = from;
     while (end < records.length && (end === from || text.length < SEGMENT_CHARS)) {
-      const record = records[end];
-      text += record.payload;
-      ascii &&= record.bytes === record.payload.length;
+      text += records[end].payload;
       end += 1;
     }
+    // One byte per code unit means every payload is ASCII, and only then is the joined text safe
+    // to encode at once: a payload that ends in a lone high surrogate and one that starts with a
+    // lone low surrogate would join into one 4-byte character.
+    const ascii = Buffer.byteLength(text, 'utf8') === text.length;
     const sizes = new Uint32Array(end - from);
-    let total = 0;
-    for (let index = from; index < end; index += 1) {
-      sizes[index - from] = records[index].bytes;
-      total += records[index].bytes;
+    let data: Buffer;
+    if (ascii) {
+      for (let index = from; index < end; index += 1) sizes[index - from] = records[index].payload.length;
+      data = Buffer.from(text, 'latin1');
+    } else {
+      data = encodeEach(records, from, end, sizes);
     }
-    const data = Buffer.from(text, ascii ? 'latin1' : 'utf8');
-    if (data.length !== total) {
-      // A caller counted some payload's bytes wrongly; the encoder's own count keeps the records apart.
-      total = 0;
-      for (let index = from; index < end; index += 1) {
-        sizes[index - from] = Buffer.byteLength(records[index].payload, 'utf8');
-        total += sizes[index - from];
-      }
-    }
+    const total = data.length;
     this.segments.push({ data, ascii, firstId: records[from].id, sizes, next: 0, offset: 0 });
     this.packedCount += end - from;
     this.packedBytes += total;
@@ -118,4 +113,17 @@ export class PackedRecords {
       this.head = 0;
     }
   }
+}
+
+/** Encodes each payload on its own, so that no two payloads can merge, and stores each one's byte count in `sizes`. */
+function encodeEach(records: readonly QueueRecord[], from: number, end: number, sizes: Uint32Array): Buffer {
+  let total = 0;
+  for (let index = from; index < end; index += 1) {
+    sizes[index - from] = Buffer.byteLength(records[index].payload, 'utf8');
+    total += sizes[index - from];
+  }
+  const data = Buffer.allocUnsafe(total);
+  let offset = 0;
+  for (let index = from; index < end; index += 1) offset += data.write(records[index].payload, offset, 'utf8');
+  return data;
 }
