@@ -48,26 +48,33 @@ function rateOf(flood: FloodResult | undefined): number {
 function throughputTable(outcomes: ScenarioOutcome[]): string[] {
   const reference = rateOf(floodOf(outcomes, BATCHED_NAME));
   const lines = [
-    '| Sender | Events/s | Ratio to batched | CPU µs/event | Sink CPU µs/event | Heap peak MiB | Heap retained MiB | Frame bytes | Loss | Latency p50 / p99 ms |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| Sender | Events/s | Rounds, events/s | Ratio to batched | CPU µs/event | Sink CPU µs/event | Heap peak MiB | Heap retained MiB | Frame bytes | Loss | Latency p50 / p99 ms |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const { scenario, result } of outcomes) {
     if (scenario.kind !== 'sender') continue;
     if (result.kind === 'error') {
-      lines.push(`| ${scenario.name} | ${result.message.split('\n')[0]} | | | | | | | | |`);
+      lines.push(`| ${scenario.name} | ${result.message.split('\n')[0]} | | | | | | | | | |`);
       continue;
     }
     if (result.kind !== 'sender') continue;
     const flood = result.flood;
     const rate = flood.finished ? integer(flood.eventsPerSecond) : `did not finish (${integer(flood.counted)} counted)`;
     lines.push(
-      `| ${scenario.name} | ${rate} | ${ratio(rateOf(flood), reference)} | ${decimal(flood.cpuMicrosPerEvent, 2)} | ` +
+      `| ${scenario.name} | ${rate} | ${roundRange(flood.roundRates)} | ${ratio(rateOf(flood), reference)} | ${decimal(flood.cpuMicrosPerEvent, 2)} | ` +
         `${decimal(flood.sinkCpuMicrosPerEvent, 2)} | ` +
         `${decimal(flood.heapPeakMiB, 1)} | ${decimal(flood.heapRetainedMiB, 1)} | ${decimal(flood.frameBytes, 0)} | ` +
         `${loss(flood.events, flood.counted)} | ${decimal(flood.latency.p50Ms, 1)} / ${decimal(flood.latency.p99Ms, 1)} |`,
     );
   }
   return lines;
+}
+
+/** Returns the lowest and highest rate of the flood rounds, in thousands of events/s. */
+function roundRange(rates: number[]): string {
+  const finished = rates.filter((rate) => Number.isFinite(rate));
+  if (finished.length < 2) return '-';
+  return `${Math.round(Math.min(...finished) / 1000)}k to ${Math.round(Math.max(...finished) / 1000)}k`;
 }
 
 function pacedTable(outcomes: ScenarioOutcome[]): string[] {
@@ -198,7 +205,8 @@ export function formatReport(outcomes: ScenarioOutcome[], run: { seconds: number
     '',
     `Node.js ${process.version}, ${os.cpus().length} cores (${cpu}), finished in ${run.seconds.toFixed(0)} s.`,
     flood
-      ? `Flood: ${integer(flood.floodEvents)} events after ${integer(flood.warmupEvents)} warm-up events; paced: ` +
+      ? `Flood: ${integer(flood.floodEvents)} events after ${integer(flood.warmupEvents)} warm-up events, ` +
+        `the median of ${flood.floodRounds} rounds; paced: ` +
         `${integer(flood.pacedRate)} events/s for ${flood.pacedSeconds} s. Ratios compare rows of this run only.`
       : '',
     '',

@@ -34,6 +34,8 @@ export interface FloodResult {
   heapRetainedMiB: number;
   frameBytes: number;
   latency: LatencySummary;
+  /** Events per second of every round, in the order they ran; this result is the round with the median. */
+  roundRates: number[];
 }
 
 export interface PacedResult {
@@ -109,7 +111,22 @@ async function runFlood(scenario: SenderScenario, sender: SenderUnderTest, base:
     sinkCpuMicrosPerEvent: (statsAfter.cpuMicros - statsBefore.cpuMicros) / events,
     frameBytes: (statsAfter.bytes - statsBefore.bytes) / Math.max(1, statsAfter.count - statsBefore.count),
     latency,
+    roundRates: [],
   };
+}
+
+/** Runs the flood `scenario.floodRounds` times and returns the round with the median rate, or the first round that did not finish. */
+async function runFloodRounds(scenario: SenderScenario, sender: SenderUnderTest, base: number): Promise<FloodResult> {
+  const rounds: FloodResult[] = [];
+  let counted = base;
+  for (let round = 0; round < scenario.floodRounds; round += 1) {
+    const result = await runFlood(scenario, sender, counted);
+    rounds.push(result);
+    if (!result.finished) return { ...result, roundRates: rounds.map((entry) => entry.eventsPerSecond) };
+    counted = (await sink.stats()).count;
+  }
+  const median = [...rounds].sort((a, b) => a.eventsPerSecond - b.eventsPerSecond)[Math.floor(rounds.length / 2)];
+  return { ...median, roundRates: rounds.map((entry) => entry.eventsPerSecond) };
 }
 
 /** Sends `events` at `rate` per second, as many per timer tick as are due, and measures the event-loop delay meanwhile. */
@@ -171,7 +188,7 @@ async function runSenderScenario(scenario: SenderScenario, ports: SinkPorts, tls
   // UDP may lose warm-up datagrams; later targets count from what actually arrived.
   let base = warmed.count;
 
-  const floodResult = await runFlood(scenario, sender, base);
+  const floodResult = await runFloodRounds(scenario, sender, base);
   let paced: PacedResult | undefined;
   if (floodResult.finished && scenario.pacedRate > 0) {
     base = (await sink.stats()).count;

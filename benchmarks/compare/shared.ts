@@ -51,8 +51,10 @@ export interface SenderScenario {
   /** Number of collectors; with more than one, resilient-syslog uses round robin. */
   upstreams: number;
   queue?: QueueKind;
-  /** Events sent as fast as the sender takes them. */
+  /** Events sent as fast as the sender takes them, in each flood round. */
   floodEvents: number;
+  /** Flood rounds; the report shows the round with the median rate. */
+  floodRounds: number;
   /** Events sent before the measured runs, to warm up the JIT and open connections. */
   warmupEvents: number;
   /** Events per second of the paced run, or 0 to skip it. */
