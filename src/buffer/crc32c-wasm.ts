@@ -219,17 +219,26 @@ function crcModule(): object | null {
   return compiled;
 }
 
-/** Creates an arena with room for `size` bytes, or returns null when WebAssembly is not available. */
+/**
+ * Creates an arena with room for `size` bytes, or returns null when WebAssembly is not available
+ * or cannot give the memory. Each instance reserves address space for as long as it lives, so a
+ * process with many thousands of buffers can run out of it; the caller then uses JavaScript.
+ */
 export function createCrcArena(size: number): CrcArena | null {
   const module = crcModule();
   const api = (globalThis as { WebAssembly?: WebAssemblyApi }).WebAssembly;
   if (module === null || api === undefined) return null;
-  const instance = new api.Instance(module, {});
-  const memory = instance.exports.memory as WebAssemblyMemory;
-  const crcFunction = instance.exports.crc as (pointer: number, length: number, crc: number) => number;
-
-  const neededPages = Math.ceil((TABLE_BYTES + size) / PAGE_BYTES);
-  memory.grow(neededPages - memory.buffer.byteLength / PAGE_BYTES);
+  let memory: WebAssemblyMemory;
+  let crcFunction: (pointer: number, length: number, crc: number) => number;
+  try {
+    const instance = new api.Instance(module, {});
+    memory = instance.exports.memory as WebAssemblyMemory;
+    crcFunction = instance.exports.crc as (pointer: number, length: number, crc: number) => number;
+    const neededPages = Math.ceil((TABLE_BYTES + size) / PAGE_BYTES);
+    memory.grow(neededPages - memory.buffer.byteLength / PAGE_BYTES);
+  } catch {
+    return null;
+  }
   new Int32Array(memory.buffer, 0, TABLE_BYTES / 4).set(crc32cTable());
 
   const offset = TABLE_BYTES;

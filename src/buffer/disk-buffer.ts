@@ -10,7 +10,7 @@ import { countOf } from './messages.js';
 import { METADATA_FILE_NAME, MetadataFile } from './metadata.js';
 import { Quarantine } from './quarantine.js';
 import type { DropReason, EventQueue, FullPolicy, QueueEvents, QueueRecord, QueueStats } from './queue.js';
-import { PendingBatch, type SegmentRun } from './pending-batch.js';
+import { MAX_UTF8_BYTES_PER_UNIT, PendingBatch, type SegmentRun } from './pending-batch.js';
 import { MAX_RECORD_BYTES, RECORD_HEADER_BYTES } from './record-format.js';
 import { type RecoveredState, damageWarning, recoverDirectory } from './recovery.js';
 import { SEGMENT_HEADER_BYTES, Segment } from './segment.js';
@@ -363,20 +363,28 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
 
   /** Appends a record to the pending batch under the full policy. Returns its disk id, or -1 when it was dropped. */
   private append(payload: string): number {
-    // Encoding first gives the exact size for the checks below, with one pass over the payload.
+    // The full policy runs before the payload is encoded into the shared batch, because its
+    // `drop` and `warning` listeners may push again. Far from the limit, the largest size the
+    // payload can take is enough to skip it, and the encoding gives the exact size.
+    const maxSize = RECORD_HEADER_BYTES + payload.length * MAX_UTF8_BYTES_PER_UNIT;
+    if (this.liveBytes + this.bytesNeededFor(maxSize) > this.maxBytes) {
+      const exactBytes = Buffer.byteLength(payload, 'utf8');
+      if (exactBytes > this.maxPayloadBytes) return this.dropNewest('oversize');
+      const exactSize = RECORD_HEADER_BYTES + exactBytes;
+      if (this.liveBytes + this.bytesNeededFor(exactSize) > this.maxBytes) {
+        if (this.whenFull === 'drop-newest') return this.dropNewest('full');
+        if (this.whenFull === 'drop-oldest') this.dropOldestSegments(exactSize);
+        else if (this.diskBytes + this.bytesNeededFor(exactSize) > this.maxBytes + this.segmentBytes) {
+          // `block` takes records past maxBytes from callers that do not wait for `space`, up to the hard bound.
+          return this.dropNewest('full');
+        }
+      }
+    }
+
     const payloadBytes = this.batch.encodePayload(payload, this.maxPayloadBytes);
     if (payloadBytes < 0) return this.dropNewest('oversize');
     const size = RECORD_HEADER_BYTES + payloadBytes;
     this.lastRecordBytes = size;
-
-    if (this.liveBytes + this.bytesNeededFor(size) > this.maxBytes) {
-      if (this.whenFull === 'drop-newest') return this.dropNewest('full');
-      if (this.whenFull === 'drop-oldest') this.dropOldestSegments(size);
-      else if (this.diskBytes + this.bytesNeededFor(size) > this.maxBytes + this.segmentBytes) {
-        // `block` takes records past maxBytes from callers that do not wait for `space`, up to the hard bound.
-        return this.dropNewest('full');
-      }
-    }
 
     let segment = this.activeSegment();
     if (segment === null || segment.plannedBytes + size > this.segmentBytes) segment = this.startSegment();
@@ -384,7 +392,9 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
     const id = this.nextId;
     this.nextId += 1;
     this.batch.commit(segment, id, payloadBytes);
-    this.tail.addPending({ id, payload, bytes: payloadBytes, segment, offset: segment.plannedBytes });
+    // Read back from the file, a lone surrogate is U+FFFD, so the copy in memory must be too.
+    const cached = payloadBytes === payload.length ? payload : toWellFormed(payload);
+    this.tail.addPending({ id, payload: cached, bytes: payloadBytes, segment, offset: segment.plannedBytes });
     segment.plannedBytes += size;
     segment.lastId = id;
     this.plannedTotal += size;
@@ -392,7 +402,7 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
     this.unreadBytes += payloadBytes;
 
     if (this.batch.size >= MAX_PENDING_BYTES) {
-      this.writePending();
+      this.writePending(true);
     } else if (this.flushImmediate === null) {
       this.flushImmediate = setImmediate(() => this.endTurn());
     }
@@ -710,8 +720,12 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
     this.deleteRetiredSegments();
   }
 
-  /** Writes the pending records with one write per segment. Returns false when a write failed. */
-  private writePending(): boolean {
+  /**
+   * Writes the pending records with one write per segment. Returns false when a write failed.
+   * `midTurn` marks a write that `push` made because the batch grew large, before the reader
+   * could run.
+   */
+  private writePending(midTurn = false): boolean {
     if (this.batch.empty) return true;
     for (const run of this.batch.runs) {
       // Records pending for a deleted segment were acknowledged or dropped: they are not written.
@@ -724,7 +738,7 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
       }
     }
     this.batch.clear();
-    this.tail.markWritten();
+    this.tail.markWritten(midTurn);
     this.failing = false;
     if (this.fsyncMode === 'batch') this.fsyncScheduler.request();
     else if (this.fsyncMode === 'never') this.closeSealedSegmentFiles();
@@ -1100,4 +1114,12 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
       this.recordError(`Reading ${segment.path} from offset ${start} failed; skipped ${countOf(records, 'record')}`, error),
     );
   }
+}
+
+/**
+ * Returns `text` with every lone surrogate replaced by U+FFFD, as UTF-8 encoding writes it.
+ * `String.prototype.toWellFormed` exists from Node.js 20 on, but the ES2022 library types do not declare it.
+ */
+function toWellFormed(text: string): string {
+  return (text as string & { toWellFormed(): string }).toWellFormed();
 }

@@ -19,7 +19,7 @@ export interface SegmentRun {
 const INITIAL_CAPACITY = 1024 * 1024 + 64 * 1024;
 
 /** Most UTF-8 bytes one UTF-16 code unit can take (a surrogate pair takes 4 bytes for 2 units). */
-const MAX_UTF8_BYTES_PER_UNIT = 3;
+export const MAX_UTF8_BYTES_PER_UNIT = 3;
 
 const TWO_TO_32 = 0x1_0000_0000;
 

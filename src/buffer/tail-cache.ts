@@ -42,8 +42,8 @@ export class TailCache {
   private cachedBytes = 0;
   /** False from a write that found the reader idle, until the reader reaches the pending records. */
   private following = true;
-  /** True when the reader took a record, from the cache or the disk, since the last write. */
-  private readSinceWrite = false;
+  /** True when the reader took a record, from the cache or the disk, since the last write, and before the first write. */
+  private readSinceWrite = true;
 
   constructor(readonly maxBytes: number) {}
 
@@ -105,14 +105,20 @@ export class TailCache {
     this.following = true;
   }
 
-  /** Marks every pending record as written: keeps the unread ones as cached, then evicts the oldest over `maxBytes`. */
-  markWritten(): void {
+  /**
+   * Marks every pending record as written: keeps the unread ones as cached, then evicts the
+   * oldest over `maxBytes`. A write in the middle of a turn (`midTurn`) tells nothing about the
+   * reader, which cannot run before the turn ends, so only the other writes can find it idle.
+   */
+  markWritten(midTurn = false): void {
     if (this.readIndex > this.writtenEnd) {
       // The reader has passed every cached record, and the pending records it read need no copy.
       this.head = this.readIndex;
     }
-    if (this.head < this.writtenEnd && !this.readSinceWrite) this.following = false;
-    this.readSinceWrite = false;
+    if (!midTurn) {
+      if (this.head < this.writtenEnd && !this.readSinceWrite) this.following = false;
+      this.readSinceWrite = false;
+    }
     for (let index = Math.max(this.head, this.writtenEnd); index < this.records.length; index += 1) {
       this.cachedBytes += RECORD_HEADER_BYTES + this.records[index].bytes;
     }
@@ -156,7 +162,7 @@ export class TailCache {
   /** Drops every record. The reader then finds written records on disk. */
   clear(): void {
     this.following = true;
-    this.readSinceWrite = false;
+    this.readSinceWrite = true;
     this.records = [];
     this.head = 0;
     this.writtenEnd = 0;
