@@ -63,6 +63,10 @@ export class MessageFormatter {
   private lastTag: { tag: string; truncations: number };
   private nextSequenceId = 1;
   private lastByteLength = 0;
+  /** True when a string event needs nothing but the configured fields: RFC 5424 without `sequenceId`. */
+  private readonly plainStrings: boolean;
+  /** `<PRI>1 ` for the configured facility and severity. */
+  private readonly defaultStart: string;
   /**
    * RFC 5424: the last HEADER and STRUCTURED-DATA built, and what it was built from. Events of
    * the same millisecond share it, so each message is one join of two strings.
@@ -100,6 +104,9 @@ export class MessageFormatter {
     this.headerFields = fields.map((field) => field.value).join(' ');
     this.headerTruncations = countTruncated(fields);
 
+    this.plainStrings = !this.rfc3164 && !this.options.sequenceId;
+    this.defaultStart = this.starts[priority(this.options.facility, this.options.severity)];
+
     this.tag = buildRfc3164Tag(this.options.appName, this.options.procId, replacementChar);
     this.lastTag = this.tag;
   }
@@ -117,13 +124,17 @@ export class MessageFormatter {
    * header fields are sanitized and cut, and an invalid timestamp is replaced by the current time.
    */
   format(event: SyslogEvent | string, sequenceId?: number): string {
-    const fields = typeof event === 'object' && event !== null ? event : NO_FIELDS;
-    const message = typeof event === 'string' ? event : messageText(fields.message);
-    const prival = this.priority(fields);
-
-    const payload = this.rfc3164
-      ? this.formatRfc3164(fields, prival, message)
-      : this.formatRfc5424(fields, prival, message, sequenceId);
+    let payload: string;
+    if (typeof event === 'string' && this.plainStrings) {
+      payload = this.formatPlainRfc5424(event);
+    } else {
+      const fields = typeof event === 'object' && event !== null ? event : NO_FIELDS;
+      const message = typeof event === 'string' ? event : messageText(fields.message);
+      const prival = this.priority(fields);
+      payload = this.rfc3164
+        ? this.formatRfc3164(fields, prival, message)
+        : this.formatRfc5424(fields, prival, message, sequenceId);
+    }
 
     if (this.lastByteLength <= this.options.maxMessageBytes) return payload;
     const cut = truncateUtf8(payload, this.options.maxMessageBytes);
@@ -166,7 +177,18 @@ export class MessageFormatter {
     this.counters.fieldsTruncated += truncations;
 
     const timestamp = this.rfc3339Timestamp(fields.timestamp);
-    const start = this.starts[prival];
+    return this.assembleRfc5424(this.starts[prival], timestamp, headerFields, structuredData, message);
+  }
+
+  /** RFC 5424 for a string event: the configured PRI and header fields, no STRUCTURED-DATA, the current time. */
+  private formatPlainRfc5424(message: string): string {
+    this.counters.fieldsTruncated += this.headerTruncations;
+    const timestamp = this.timestamps.rfc3339FromMilliseconds(this.currentTime()) ?? NILVALUE;
+    return this.assembleRfc5424(this.defaultStart, timestamp, this.headerFields, NILVALUE, message);
+  }
+
+  /** Assembles the message from the header cache and sets `lastByteLength`. */
+  private assembleRfc5424(start: string, timestamp: string, headerFields: string, structuredData: string, message: string): string {
     const header = this.header;
     if (
       header.timestamp !== timestamp ||
