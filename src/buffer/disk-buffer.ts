@@ -79,6 +79,9 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
   private readonly fs: DiskBufferFs;
   private readonly metadata: MetadataFile;
   private readonly quarantine: Quarantine;
+  /** Closes and deletes running on the thread pool, and the callers of `whenBackgroundIdle`. */
+  private backgroundTasks = 0;
+  private backgroundWaiters: Array<() => void> = [];
   private readonly fsyncScheduler: FsyncScheduler;
   private state: State = 'new';
   private closing: Promise<void> | null = null;
@@ -594,6 +597,7 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
     this.batch.clear();
     this.tail.clear();
     this.metadata.close();
+    await this.whenBackgroundIdle();
     closeQuietly(this.fs, this.directoryFd);
     this.directoryFd = null;
     removeExitFlush(this);
@@ -872,31 +876,75 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
   private deleteRetiredSegments(): void {
     for (const segment of this.retiring) {
       this.closeSegmentFile(segment);
-      this.deleteSegmentFile(segment);
+      // In the background: an acknowledged segment's name is never used again, because ids only grow.
+      this.deleteSegmentFile(segment, true);
     }
     this.retiring = [];
     this.retiringBytes = 0;
   }
 
-  private deleteSegmentFile(segment: Segment): void {
+  /**
+   * Deletes a segment file. With `inBackground` and an `unlink` in the fs object, the deletion
+   * runs on the thread pool: deleting a full 8 MiB segment can take milliseconds, and it must not
+   * hold up the event loop. Only a file whose name is never used again may go there.
+   */
+  private deleteSegmentFile(segment: Segment, inBackground = false): void {
     if (this.reader !== null && this.reader.path === segment.path) {
       this.reader.close();
       this.reader = null;
     }
+    const onError = (error: unknown): void => {
+      if (errorCode(error) === 'ENOENT') return;
+      this.emit('warning', this.recordError(`Deleting segment ${segment.path} failed`, error));
+    };
+    const unlink = this.fs.unlink;
+    if (inBackground && unlink !== undefined) {
+      this.runInBackground((done) =>
+        unlink.call(this.fs, segment.path, (error) => {
+          if (error) onError(error);
+          done();
+        }),
+      );
+      return;
+    }
     try {
       this.fs.unlinkSync(segment.path);
     } catch (error) {
-      if (errorCode(error) === 'ENOENT') return;
-      this.emit('warning', this.recordError(`Deleting segment ${segment.path} failed`, error));
+      onError(error);
     }
   }
 
+  /** Closes a segment's descriptor once no fsync cycle runs, on the thread pool when the fs object has `close`. */
   private closeSegmentFile(segment: Segment): void {
     const fd = segment.fd;
     if (fd === null) return;
     segment.fd = null;
     segment.dirty = false;
-    this.fsyncScheduler.whenIdle(() => closeQuietly(this.fs, fd));
+    const close = this.fs.close;
+    if (close === undefined) {
+      this.fsyncScheduler.whenIdle(() => closeQuietly(this.fs, fd));
+      return;
+    }
+    // Errors are ignored as in closeQuietly: the descriptor is gone either way.
+    this.runInBackground((done) => this.fsyncScheduler.whenIdle(() => close.call(this.fs, fd, () => done())));
+  }
+
+  /** Starts `task`, which calls `done` when it ends; `close()` waits for every such task. */
+  private runInBackground(task: (done: () => void) => void): void {
+    this.backgroundTasks += 1;
+    task(() => {
+      this.backgroundTasks -= 1;
+      if (this.backgroundTasks === 0) {
+        const waiters = this.backgroundWaiters;
+        this.backgroundWaiters = [];
+        for (const resolve of waiters) resolve();
+      }
+    });
+  }
+
+  private whenBackgroundIdle(): Promise<void> {
+    if (this.backgroundTasks === 0) return Promise.resolve();
+    return new Promise((resolve) => this.backgroundWaiters.push(resolve));
   }
 
   /**

@@ -3,8 +3,10 @@ import * as nodeFs from 'node:fs';
 /**
  * The file-system calls a DiskBuffer makes, with the signatures of `node:fs`. Pass your own
  * object (usually `{ ...fs, writeSync: failingWrite }`) to fail or delay a call at a chosen
- * point in tests. Every call is synchronous except `fsync`, which runs on the libuv thread
- * pool so that waiting for the disk does not block the event loop.
+ * point in tests. Every call is synchronous except `fsync`, `close` and `unlink`, which run on
+ * the libuv thread pool so that waiting for the disk does not block the event loop. `close` and
+ * `unlink` are optional: without them, closing and deleting full segments use `closeSync` and
+ * `unlinkSync`.
  */
 export interface DiskBufferFs {
   openSync(path: string, flags: string, mode?: number): number;
@@ -13,6 +15,8 @@ export interface DiskBufferFs {
   writeSync(fd: number, buffer: Uint8Array, offset: number, length: number, position: number): number;
   fsync(fd: number, callback: (error: NodeJS.ErrnoException | null) => void): void;
   fsyncSync(fd: number): void;
+  close?(fd: number, callback: (error: NodeJS.ErrnoException | null) => void): void;
+  unlink?(path: string, callback: (error: NodeJS.ErrnoException | null) => void): void;
   ftruncateSync(fd: number, length: number): void;
   statSync(path: string): { size: number; isFile(): boolean; isDirectory(): boolean };
   readdirSync(path: string): string[];
