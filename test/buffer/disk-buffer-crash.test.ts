@@ -1,34 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
 import { DiskBuffer } from '../../src/buffer/index.js';
-import { makeTempDirectory, readAll, reopenAndReadAll } from './helpers.js';
+import { makeTempDirectory, readAll, reopenAndReadAll, runChild } from './helpers.js';
 
 const CRASH_WRITER = fileURLToPath(new URL('./fixtures/crash-writer.ts', import.meta.url));
 const EXIT_WRITER = fileURLToPath(new URL('./fixtures/exit-writer.ts', import.meta.url));
-
-interface ChildResult {
-  stdout: string;
-  stderr: string;
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
-
-function runChild(script: string, env: Record<string, string>): Promise<ChildResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', script], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ stdout, stderr, code, signal }));
-  });
-}
 
 /** Returns the highest id on lines `<kind> <id>`, or 0. */
 function highest(stdout: string, kind: string): number {

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -7,7 +6,7 @@ import { DiskBuffer, type DiskBufferFs } from '../../src/buffer/index.js';
 import { RECORD_HEADER_BYTES } from '../../src/buffer/record-format.js';
 import { Segment } from '../../src/buffer/segment.js';
 import { TailCache } from '../../src/buffer/tail-cache.js';
-import { makeTempDirectory, nextTurn, readAll, reopenAndReadAll } from './helpers.js';
+import { makeTempDirectory, nextTurn, readAll, reopenAndReadAll, runChild } from './helpers.js';
 
 const TAIL_CACHE_WRITER = fileURLToPath(new URL('./fixtures/tail-cache-writer.ts', import.meta.url));
 
@@ -199,27 +198,6 @@ describe('DiskBuffer - tail cache', () => {
   });
 });
 
-interface ChildResult {
-  stdout: string;
-  stderr: string;
-  signal: NodeJS.Signals | null;
-}
-
-function runChild(env: Record<string, string>): Promise<ChildResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', TAIL_CACHE_WRITER], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (_code, signal) => resolve({ stdout, stderr, signal }));
-  });
-}
-
 describe('DiskBuffer - tail cache and crashes', () => {
   const cases = [
     { killAt: 'same-turn', survivors: 200, why: 'records still pending are lost, as documented for SIGKILL' },
@@ -229,7 +207,7 @@ describe('DiskBuffer - tail cache and crashes', () => {
     test(`recovers ${survivors} records after SIGKILL ${killAt}`, async () => {
       const directory = await makeTempDirectory('disk-buffer-tail-crash-');
       try {
-        const child = await runChild({ DISK_BUFFER_DIRECTORY: directory.path, DURABLE: '200', CACHED: '50', KILL_AT: killAt });
+        const child = await runChild(TAIL_CACHE_WRITER, { DISK_BUFFER_DIRECTORY: directory.path, DURABLE: '200', CACHED: '50', KILL_AT: killAt });
         assert.equal(child.signal, 'SIGKILL', child.stderr);
         assert.match(child.stdout, /^durable 200$/m);
         assert.match(child.stdout, /^read 250$/m, 'the child read every record before the kill');

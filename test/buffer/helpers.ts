@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { readFileSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -223,4 +224,28 @@ export class FaultyFs implements DiskBufferFs {
   private throwError(code: string, syscall: string, path: string): never {
     throw this.makeError(code, syscall, path);
   }
+}
+
+/** What a fixture child process printed, and how it ended. */
+export interface ChildResult {
+  stdout: string;
+  stderr: string;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/** Runs a TypeScript fixture in a child process through tsx, with `env` added to this process's environment. */
+export function runChild(script: string, env: Record<string, string>): Promise<ChildResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', script], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ stdout, stderr, code, signal }));
+  });
 }
