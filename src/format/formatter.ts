@@ -71,7 +71,7 @@ export class MessageFormatter {
    * RFC 5424: the last HEADER and STRUCTURED-DATA built, and what it was built from. Events of
    * the same millisecond share it, so each message is one join of two strings.
    */
-  private readonly header = { start: '', timestamp: '', fields: '', structuredData: '', text: '', bytes: 0 };
+  private readonly header = { start: '', timestamp: '', fields: '', structuredData: '', text: '', textAndSpace: ' ', bytes: 0 };
 
   /** Validates every option and throws InvalidOptionError naming the first invalid one and its value. */
   constructor(options: FormatOptions = {}) {
@@ -201,11 +201,12 @@ export class MessageFormatter {
       header.fields = headerFields;
       header.structuredData = structuredData;
       header.text = rfc5424Header(start, timestamp, headerFields, structuredData);
-      // Every part but STRUCTURED-DATA is ASCII, one byte per UTF-16 code unit.
-      header.bytes = header.text.length - structuredData.length + Buffer.byteLength(structuredData, 'utf8');
+      header.textAndSpace = `${header.text} `;
+      // Counting also flattens the joined string once, so that each message adds one join to a flat header.
+      header.bytes = Buffer.byteLength(header.textAndSpace, 'utf8') - 1;
     }
     const messageBytes = Buffer.byteLength(message, 'utf8');
-    const text = assembleRfc5424(header.text, message, messageBytes, this.options.bom);
+    const text = assembleRfc5424(header.text, message, messageBytes, this.options.bom, header.textAndSpace);
     this.lastByteLength = rfc5424Bytes(header.text, header.bytes, message, messageBytes, text);
     return text;
   }

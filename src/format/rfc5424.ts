@@ -30,16 +30,23 @@ export function rfc5424Header(start: string, timestamp: string, headerFields: st
  * which removes it.
  *
  * The UTF-8 length of the result is `rfc5424Bytes(header, headerBytes, message, messageBytes,
- * result)`, computed without counting the assembled string again.
+ * result)`, computed without counting the assembled string again. A caller that reuses one
+ * header for many messages passes `headerAndSpace`, the header followed by one space, made once.
  */
-export function assembleRfc5424(header: string, message: string, messageBytes: number, bom: BomPolicy): string {
+export function assembleRfc5424(
+  header: string,
+  message: string,
+  messageBytes: number,
+  bom: BomPolicy,
+  headerAndSpace = `${header} `,
+): string {
   let text = message;
   if (text.startsWith(BOM)) {
     if (bom === 'never') text = text.slice(BOM.length);
   } else if (bom === 'always' || (bom === 'auto' && messageBytes !== message.length)) {
     if (text !== '') text = BOM + text;
   }
-  return text === '' ? header : `${header} ${text}`;
+  return text === '' ? header : headerAndSpace + text;
 }
 
 /**

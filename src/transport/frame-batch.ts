@@ -46,7 +46,7 @@ export class FrameBatch {
       payloadBytes += record.bytes;
       ascii &&= record.bytes === record.payload.length;
       if (octetCounting) {
-        text += `${record.bytes} ${record.payload}`;
+        text += octetCountingPrefix(record.bytes) + record.payload;
       } else if (record.payload.includes('\n') || record.payload.includes('\r')) {
         text += frameLf(record.payload, newlineEscape);
         ascii = false; // The escapes may hold any character.
@@ -100,6 +100,25 @@ export class FrameBatch {
     }
     return records;
   }
+}
+
+/** Lengths below this get a cached prefix; longer messages are rarer and get a new one. */
+const MAX_CACHED_PREFIX = 8192;
+
+/**
+ * `MSG-LEN SP` by length, made on first use: joining a cached prefix saves a number conversion
+ * and a small string per record. Filled with undefined up front, so that V8 keeps the array dense.
+ */
+const PREFIXES = new Array<string | undefined>(MAX_CACHED_PREFIX).fill(undefined);
+
+function octetCountingPrefix(bytes: number): string {
+  if (bytes >= MAX_CACHED_PREFIX) return `${bytes} `;
+  let prefix = PREFIXES[bytes];
+  if (prefix === undefined) {
+    prefix = `${bytes} `;
+    PREFIXES[bytes] = prefix;
+  }
+  return prefix;
 }
 
 /** Encodes frames as UTF-8. ASCII text takes the latin1 path, which gives the same bytes with a plain copy. */
