@@ -183,8 +183,16 @@ export class MemoryQueue extends EventEmitter<QueueEvents> implements EventQueue
     }
   }
 
+  /**
+   * Drops the references to records before `head`. Once every record was read, which is the
+   * usual case after each turn, the array is emptied at once: records kept only by these slots
+   * would otherwise survive young-generation collections and be copied by each of them.
+   */
   private compact(): void {
-    if (this.head > 4096 && this.head * 2 > this.records.length) {
+    if (this.head > 0 && this.head === this.records.length) {
+      this.records.length = 0;
+      this.head = 0;
+    } else if (this.head > 4096 && this.head * 2 > this.records.length) {
       this.records.splice(0, this.head);
       this.head = 0;
     }
