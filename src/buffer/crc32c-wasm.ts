@@ -222,7 +222,7 @@ function crcModule(): object | null {
 /**
  * Creates an arena with room for `size` bytes, or returns null when WebAssembly is not available
  * or cannot give the memory. Each instance reserves address space for as long as it lives, so a
- * process with many thousands of buffers can run out of it; the caller then uses JavaScript.
+ * process with many thousands of buffers can run out of it. The caller then uses JavaScript.
  */
 export function createCrcArena(size: number): CrcArena | null {
   const module = crcModule();

@@ -21,8 +21,8 @@ interface Segment {
  * A first-in, first-out run of records with consecutive ids, packed as UTF-8 bytes outside the
  * JavaScript heap. The memory queue moves the oldest of a long backlog here, so that a million
  * waiting events cost the garbage collector nothing and sending stays as fast at any depth.
- * Records come out with the same ids and bytes; a lone surrogate in a payload comes out as
- * U+FFFD, which is what it was encoded as anyway.
+ * Records come out with the same ids and bytes. A lone surrogate in a payload comes out as
+ * U+FFFD, because that is what UTF-8 encoding wrote for it.
  */
 export class PackedRecords {
   private readonly segments: Segment[] = [];
@@ -49,8 +49,8 @@ export class PackedRecords {
       text += records[end].payload;
       end += 1;
     }
-    // One byte per code unit means every payload is ASCII, and only then is the joined text safe
-    // to encode at once: a payload that ends in a lone high surrogate and one that starts with a
+    // One byte per code unit means every payload is ASCII. Only then is the joined text safe to
+    // encode at once, because a payload ending in a lone high surrogate and one starting with a
     // lone low surrogate would join into one 4-byte character.
     const ascii = Buffer.byteLength(text, 'utf8') === text.length;
     const sizes = new Uint32Array(end - from);

@@ -107,7 +107,7 @@ export class TailCache {
 
   /**
    * Marks every pending record as written: keeps the unread ones as cached, then evicts the
-   * oldest over `maxBytes`. A write in the middle of a turn (`midTurn`) tells nothing about the
+   * oldest over `maxBytes`. A write in the middle of a turn (`midTurn`) shows nothing about the
    * reader, which cannot run before the turn ends, so only the other writes can find it idle.
    */
   markWritten(midTurn = false): void {

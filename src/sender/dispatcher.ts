@@ -156,7 +156,7 @@ export class Dispatcher {
  * none or whose upstream is not writable. Returns the records routed so far, grouped by upstream
  * in order, and how many they are.
  *
- * An exclusive strategy (failover) is asked once, for the first record, and its answer takes the
+ * An exclusive strategy (failover) selects once, for the first record, and its choice takes the
  * whole batch. While every record goes to one upstream, as with a single collector, the group is
  * the batch itself (or its prefix) and no per-record copy is made. Writability is checked once per
  * upstream, which is enough because nothing is written until routing ends.
@@ -167,7 +167,7 @@ function route(
   upstreams: readonly Upstream[],
 ): { groups: Map<Upstream, QueueRecord[]>; routed: number } {
   if (strategy.exclusive) {
-    // All traffic goes to one upstream at a time, so one answer serves the whole batch.
+    // All traffic goes to one upstream at a time, so one selection serves the whole batch.
     const upstream = strategy.select(upstreams, batch[0]) as Upstream | undefined;
     if (upstream === undefined || !upstream.writable) return { groups: new Map(), routed: 0 };
     return { groups: new Map([[upstream, batch]]), routed: batch.length };

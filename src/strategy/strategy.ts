@@ -30,7 +30,7 @@ export interface UpstreamView {
 export interface Strategy {
   readonly name: string;
   /**
-   * True when all traffic goes to one upstream at a time (failover). The sender then asks `select`
+   * True when all traffic goes to one upstream at a time (failover). The sender then calls `select`
    * once per batch of records, with the batch's first record, and reports each change of that
    * upstream as a `switch` event.
    */

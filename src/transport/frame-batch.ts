@@ -40,21 +40,24 @@ export class FrameBatch {
     let ascii = true;
     let payloadBytes = 0;
     let originals: Map<number, string> | undefined;
+
     for (let index = 0; index < records.length; index += 1) {
       const record = records[index];
       ids[index] = record.id;
       payloadBytes += record.bytes;
       ascii &&= record.bytes === record.payload.length;
+
       if (octetCounting) {
         text += octetCountingPrefix(record.bytes) + record.payload;
       } else if (record.payload.includes('\n') || record.payload.includes('\r')) {
         text += frameLf(record.payload, newlineEscape);
-        ascii = false; // The escapes may hold any character.
+        ascii = false; // The escapes may contain any character.
         originals ??= new Map();
         originals.set(index, record.payload);
       } else {
         text += `${record.payload}\n`;
       }
+
       if (text.length >= CHUNK_CHARS) {
         this.chunks.push(encode(text, ascii));
         text = '';
@@ -62,6 +65,7 @@ export class FrameBatch {
       }
     }
     if (text !== '') this.chunks.push(encode(text, ascii));
+
     this.ids = ids;
     this.payloadBytes = payloadBytes;
     this.octetCounting = octetCounting;
