@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { EventEmitter } from 'eventemitter3';
 import { BufferIOError } from '../errors.js';
+import { toWellFormed } from '../format/utf8.js';
 import { type DiskBufferOptions, type FsyncMode, resolveDiskBufferOptions } from './disk-buffer-options.js';
 import { type DiskBufferFs, closeQuietly, errorCode, toError, writeFully } from './disk-fs.js';
 import { type ExitFlushTarget, addExitFlush, removeExitFlush } from './exit-flush.js';
@@ -1162,12 +1163,4 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
       this.recordError(`Reading ${segment.path} from offset ${start} failed; skipped ${countOf(records, 'record')}`, error),
     );
   }
-}
-
-/**
- * Returns `text` with every lone surrogate replaced by U+FFFD, as UTF-8 encoding writes it.
- * `String.prototype.toWellFormed` exists from Node.js 20 on, but the ES2022 library types do not declare it.
- */
-function toWellFormed(text: string): string {
-  return (text as string & { toWellFormed(): string }).toWellFormed();
 }

@@ -101,30 +101,25 @@ export class MemoryQueue extends EventEmitter<QueueEvents> implements EventQueue
   }
 
   read(maxRecords: number, maxBytes: number): QueueRecord[] {
-    let batch: QueueRecord[] | undefined;
-    let total = 0;
-    if (this.packed.count > 0) {
-      batch = [];
-      total = this.packed.take(maxRecords, maxBytes, batch);
-    }
+    const batch: QueueRecord[] = [];
+    let total = this.packed.count > 0 ? this.packed.take(maxRecords, maxBytes, batch) : 0;
     // Packed records left over (the byte budget ran out) are older than every unpacked one, so
-    // the batch ends here to keep ids in order.
-    const end = this.packed.count > 0 ? this.head : Math.min(this.records.length, this.head + maxRecords - (batch?.length ?? 0));
-    let index = this.head;
-    while (index < end) {
-      const bytes = this.records[index].bytes;
-      if (total + bytes > maxBytes && (index > this.head || (batch?.length ?? 0) > 0)) break;
-      total += bytes;
-      index += 1;
+    // the batch takes unpacked records only once every packed one is in it.
+    if (this.packed.count === 0) {
+      const end = Math.min(this.records.length, this.head + maxRecords - batch.length);
+      while (this.head < end) {
+        const record = this.records[this.head];
+        if (total + record.bytes > maxBytes && batch.length > 0) break;
+        batch.push(record);
+        total += record.bytes;
+        this.head += 1;
+      }
     }
-    if (batch === undefined) batch = this.records.slice(this.head, index);
-    else for (let position = this.head; position < index; position += 1) batch.push(this.records[position]);
     if (batch.length > 0) {
       const sizes = new Uint32Array(batch.length);
       for (let position = 0; position < batch.length; position += 1) sizes[position] = batch[position].bytes;
       this.reads.push({ firstId: batch[0].id, lastId: batch[batch.length - 1].id, bytes: total, sizes });
     }
-    this.head = index;
     this.unreadBytes -= total;
     this.readCount += batch.length;
     this.readBytes += total;

@@ -177,18 +177,18 @@ export class MessageFormatter {
     this.counters.fieldsTruncated += truncations;
 
     const timestamp = this.rfc3339Timestamp(fields.timestamp);
-    return this.assembleRfc5424(this.starts[prival], timestamp, headerFields, structuredData, message);
+    return this.assembleWithCachedHeader(this.starts[prival], timestamp, headerFields, structuredData, message);
   }
 
   /** RFC 5424 for a string event: the configured PRI and header fields, no STRUCTURED-DATA, the current time. */
   private formatPlainRfc5424(message: string): string {
     this.counters.fieldsTruncated += this.headerTruncations;
-    const timestamp = this.timestamps.rfc3339FromMilliseconds(this.currentTime()) ?? NILVALUE;
-    return this.assembleRfc5424(this.defaultStart, timestamp, this.headerFields, NILVALUE, message);
+    const timestamp = this.rfc3339Timestamp(undefined);
+    return this.assembleWithCachedHeader(this.defaultStart, timestamp, this.headerFields, NILVALUE, message);
   }
 
   /** Assembles the message from the header cache and sets `lastByteLength`. */
-  private assembleRfc5424(start: string, timestamp: string, headerFields: string, structuredData: string, message: string): string {
+  private assembleWithCachedHeader(start: string, timestamp: string, headerFields: string, structuredData: string, message: string): string {
     const header = this.header;
     if (
       header.timestamp !== timestamp ||

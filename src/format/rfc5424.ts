@@ -30,15 +30,15 @@ export function rfc5424Header(start: string, timestamp: string, headerFields: st
  * which removes it.
  *
  * The UTF-8 length of the result is `rfc5424Bytes(header, headerBytes, message, messageBytes,
- * result)`, computed without counting the assembled string again. A caller that reuses one
- * header for many messages passes `headerAndSpace`, the header followed by one space, made once.
+ * result)`, computed without counting the assembled string again. `headerAndSpace` is `header`
+ * followed by one space, so that a caller reusing one header for many messages joins it once.
  */
 export function assembleRfc5424(
   header: string,
   message: string,
   messageBytes: number,
   bom: BomPolicy,
-  headerAndSpace = `${header} `,
+  headerAndSpace: string,
 ): string {
   let text = message;
   if (text.startsWith(BOM)) {

@@ -44,3 +44,11 @@ export function truncateUtf8(text: string, maxBytes: number): string {
 function isLowSurrogate(code: number): boolean {
   return code >= 0xdc00 && code <= 0xdfff;
 }
+
+/**
+ * Returns `text` with every lone surrogate replaced by U+FFFD, as UTF-8 encoding writes it.
+ * `String.prototype.toWellFormed` exists from Node.js 20 on, but the ES2022 library types do not declare it.
+ */
+export function toWellFormed(text: string): string {
+  return (text as string & { toWellFormed(): string }).toWellFormed();
+}
