@@ -8,7 +8,7 @@ import { crc32cTable } from './crc32c.js';
  * (Node.js 20.20, 2-core AMD EPYC virtual machine).
  *
  * The module is assembled below from its instructions (there is no binary to trust), and its
- * memory holds the eight lookup tables at offset 0 followed by the caller's bytes.
+ * memory contains the eight lookup tables at offset 0 followed by the caller's bytes.
  */
 
 /** Memory the module reserves for its lookup tables: 8 tables of 256 32-bit entries. */

@@ -8,7 +8,7 @@ interface Segment {
   data: Buffer;
   /** True when every payload is ASCII, so that latin1 decoding gives the same text faster. */
   ascii: boolean;
-  /** Id of the record at `sizes[0]`; the others follow one by one. */
+  /** Id of the record at `sizes[0]`. The ids of the others follow one by one. */
   firstId: number;
   /** UTF-8 bytes of each payload. */
   sizes: Uint32Array;

@@ -28,7 +28,7 @@ export interface TailRecord {
  * until they are written, as without a cache, instead of surviving into the old generation of
  * the garbage collector while the backlog spools to disk.
  *
- * The cache holds copies only. What survives a crash depends on the write and fsync rules of
+ * The cache contains copies only. What survives a crash depends on the write and fsync rules of
  * the DiskBuffer alone.
  */
 export class TailCache {

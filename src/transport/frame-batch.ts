@@ -7,7 +7,8 @@ const LF = 0x0a;
 /**
  * Frames are encoded in chunks of about this many UTF-16 code units. V8 places a string above
  * 128 KiB in its large-object space, and flattening and encoding one such string per write cost
- * about three times as much per byte as two or three smaller ones (measured on Node.js 20).
+ * about 1.6 times as much per record as smaller ones on Node.js 20
+ * (`benchmarks/compare/frame-encoding.ts`).
  */
 const CHUNK_CHARS = 48 * 1024;
 

@@ -61,7 +61,8 @@ describe('createCrcArena', () => {
   test('gives each arena its own memory', () => {
     const first = createCrcArena(64);
     const second = createCrcArena(64);
-    assert.ok(first !== null && second !== null);
+    assert.ok(first !== null, 'first arena');
+    assert.ok(second !== null, 'second arena');
     first.bytes.write('123456789');
     second.bytes.fill(0);
     assert.equal(first.crc(0, 9, 0), 0xe3069283);

@@ -42,7 +42,7 @@ test('PackedRecords - take keeps to maxBytes but always takes one record', () =>
   assert.equal(packed.dropOldest(), 0);
 });
 
-test('PackedRecords - a wrong byte count from the caller does not shift the records', () => {
+test('PackedRecords - wrong byte count keeps boundaries', () => {
   const packed = new PackedRecords();
   packed.pack([{ id: 1, payload: 'ü', bytes: 1 }, { id: 2, payload: 'next', bytes: 4 }], 0);
   const out: QueueRecord[] = [];
@@ -50,7 +50,7 @@ test('PackedRecords - a wrong byte count from the caller does not shift the reco
   assert.deepEqual(out.map((entry) => entry.payload), ['ü', 'next']);
 });
 
-test('MemoryQueue - a backlog beyond the unpacked part reads back whole and in order', () => {
+test('MemoryQueue - packed backlog reads in order', () => {
   const queue = new MemoryQueue({ maxRecords: BACKLOG * 2, maxBytes: 1024 * 1024 * 1024 });
   const expected: QueueRecord[] = [];
   for (let index = 0; index < BACKLOG; index += 1) {

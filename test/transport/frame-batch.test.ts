@@ -42,7 +42,7 @@ for (const octetCounting of [true, false]) {
   });
 }
 
-test('FrameBatch - splits a large write between records into chunks and decodes across them', () => {
+test('FrameBatch - large write spans chunks', () => {
   const records = Array.from({ length: 2_000 }, (_, index) => record(index + 1, `event ${index} ${'ü'.repeat(index % 7)} ${'x'.repeat(100)}`));
   for (const octetCounting of [true, false]) {
     const batch = new FrameBatch(records, octetCounting, ESCAPE);
