@@ -5,16 +5,24 @@
  * unconfirmed, as the TCP replay window does (up to 100,000 records by default).
  *
  *   node --import tsx compare/send-path.ts [--events=1000000] [--window=100000] [--rounds=3]
+ *     [--queue=memory|batch|interval|never]
  *
- * Prints CPU microseconds per event for each round after a warm-up round of a fifth of the
- * events. It sends through `SyslogSender.send()` with a string event, yielding to the event loop
- * every 1,000 events as the comparison benchmark does.
+ * Prints CPU microseconds per event for each round, of the process and of the main thread,
+ * after a warm-up round of a fifth of the events. It sends through `SyslogSender.send()` with a
+ * string event, yielding to the event loop every 1,000 events as the comparison benchmark does.
+ * `--queue` names the fsync mode of a DiskBuffer in a temporary directory to use instead of the
+ * memory queue.
  */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { EventEmitter } from 'eventemitter3';
 import {
   type Connection,
   type ConnectionEvents,
+  DiskBuffer,
+  type FsyncMode,
   type QueueRecord,
   SyslogSender,
   UpstreamPool,
@@ -80,11 +88,18 @@ function numberOption(name: string, fallback: number): number {
 const events = numberOption('events', 1_000_000);
 const window = numberOption('window', 100_000);
 const rounds = numberOption('rounds', 3);
+const queueArgument = process.argv.slice(2).find((candidate) => candidate.startsWith('--queue='));
+const queueName = queueArgument === undefined ? 'memory' : queueArgument.slice('--queue='.length);
+if (!['memory', 'batch', 'interval', 'never'].includes(queueName)) {
+  throw new Error(`Invalid --queue=${queueName}: expected memory, batch, interval or never`);
+}
+const directory = queueName === 'memory' ? null : mkdtempSync(join(tmpdir(), 'resilient-syslog-send-path-'));
+const buffer = directory === null ? undefined : new DiskBuffer({ directory, fsync: queueName as FsyncMode });
 
 const pool = new UpstreamPool(['tcp://127.0.0.1:9'], {
   connectors: { tcp: async (options) => new StubConnection(options.target, window) },
 });
-const sender = new SyslogSender({ pool, hostname: HOSTNAME, appName: APP_NAME });
+const sender = new SyslogSender({ pool, hostname: HOSTNAME, appName: APP_NAME, buffer });
 await sender.ready();
 await new Promise<void>((resolve) => {
   const check = () => {
@@ -96,20 +111,46 @@ await new Promise<void>((resolve) => {
   check();
 });
 
-/** Sends `count` events and returns the CPU time per event in microseconds. */
-async function measure(count: number): Promise<number> {
+/**
+ * CPU time of the calling thread in microseconds, from /proc/thread-self/stat (10 ms ticks), or
+ * NaN where that file is missing. A flood's rate depends on the main thread alone, while
+ * `process.cpuUsage()` also counts the thread pool that runs fsync.
+ */
+function threadCpuMicros(): number {
+  try {
+    const fields = readFileSync('/proc/thread-self/stat', 'utf8').split(') ')[1].split(' ');
+    // Fields 14 and 15 of stat(5) (utime and stime), counted from field 3 after the command name.
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return Number.NaN;
+  }
+}
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** Sends `count` events and returns the CPU time per event in microseconds, of the process and of the main thread. */
+async function measure(count: number): Promise<{ process: number; main: number }> {
   const before = process.cpuUsage();
+  const mainBefore = threadCpuMicros();
   for (let index = 0; index < count; index += 1) {
     if (!sender.send(eventText(performance.now(), index))) await sender.ready();
     else if (index % 1000 === 999) await nextTurn();
   }
   await sender.flush();
   const cpu = process.cpuUsage(before);
-  return (cpu.user + cpu.system) / count;
+  return { process: (cpu.user + cpu.system) / count, main: (threadCpuMicros() - mainBefore) / count };
 }
 
 await measure(Math.ceil(events / 5));
-const results: string[] = [];
-for (let round = 0; round < rounds; round += 1) results.push((await measure(events)).toFixed(2));
-process.stdout.write(`window ${window} records: ${results.join(', ')} CPU µs/event (${events} events per round)\n`);
+const processResults: string[] = [];
+const mainResults: string[] = [];
+for (let round = 0; round < rounds; round += 1) {
+  const result = await measure(events);
+  processResults.push(result.process.toFixed(2));
+  mainResults.push(result.main.toFixed(2));
+}
+process.stdout.write(
+  `${queueName} queue, window ${window} records, ${events} events per round, CPU µs/event:\n` +
+    `  process     ${processResults.join(', ')}\n  main thread ${mainResults.join(', ')}\n`,
+);
 await sender.close(1_000);
+if (directory !== null) rmSync(directory, { recursive: true, force: true });

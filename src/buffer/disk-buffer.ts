@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { EventEmitter } from 'eventemitter3';
-import { BufferIOError } from '../errors.js';
+import { BufferIOError, InvalidEventError } from '../errors.js';
 import { toWellFormed } from '../format/utf8.js';
 import { type DiskBufferOptions, type FsyncMode, resolveDiskBufferOptions } from './disk-buffer-options.js';
 import { type DiskBufferFs, closeQuietly, errorCode, toError, writeFully } from './disk-fs.js';
@@ -11,7 +11,7 @@ import { countOf } from './messages.js';
 import { METADATA_FILE_NAME, MetadataFile } from './metadata.js';
 import { Quarantine } from './quarantine.js';
 import type { DropReason, EventQueue, FullPolicy, QueueEvents, QueueRecord, QueueStats } from './queue.js';
-import { MAX_UTF8_BYTES_PER_UNIT, PendingBatch, type SegmentRun } from './pending-batch.js';
+import { PendingBatch, type ReplacedPayload, type SegmentRun } from './pending-batch.js';
 import { MAX_RECORD_BYTES, RECORD_HEADER_BYTES } from './record-format.js';
 import { type RecoveredState, damageWarning, recoverDirectory } from './recovery.js';
 import { SEGMENT_HEADER_BYTES, Segment } from './segment.js';
@@ -59,10 +59,10 @@ type State = 'new' | 'memory' | 'open' | 'closing' | 'closed';
  * acknowledged is read again. Acknowledged records may come back too, because duplicates are
  * preferred to loss.
  *
- * `push` only encodes the record into a pending batch. The batch is written with one write
- * per segment at the end of the event-loop turn, or at once when it reaches 1 MiB, and a
- * `process.on('exit')` hook writes it when the process exits first. fsync follows the
- * `fsync` option. Damaged data and failed writes never throw: they are counted in `stats()`
+ * `push` only places the record in a pending batch, which encodes its payloads together just
+ * before the write. The batch is written with one write per segment at the end of the
+ * event-loop turn, or at once when it reaches 1 MiB, and a `process.on('exit')` hook writes it
+ * when the process exits first. fsync follows the `fsync` option. Damaged data and failed writes never throw: they are counted in `stats()`
  * and reported as `warning` events. Until the directory opens, records are kept in memory
  * (see `open`). See docs/disk-buffer.md for the format and the loss bound of each fsync mode.
  */
@@ -219,7 +219,7 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
 
     const warnings = this.adoptRecoveredState(recovered);
     this.state = 'open';
-    for (const record of this.memory.takeUnread()) this.append(record.payload);
+    for (const record of this.memory.takeUnread()) this.append(record.payload, record.bytes);
     this.signalSpace();
     return warnings;
   }
@@ -313,9 +313,10 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
   /**
    * Appends a record and returns its id, or -1 when it was dropped. Returns 0 while the
    * directory is not open: the record is kept in memory and gets its id when `read` returns it
-   * or when it is written to disk. Throws only after `close()`.
+   * or when it is written to disk. Throws only after `close()`. `bytes` is the UTF-8 length of
+   * `payload`; docs/disk-buffer.md ("Stated sizes") describes what a wrong one does.
    */
-  push(payload: string, _bytes: number): number {
+  push(payload: string, bytes: number): number {
     if (this.state === 'closing' || this.state === 'closed') {
       throw new BufferIOError(`Cannot push to the DiskBuffer at ${this.directory}: it is closed`);
     }
@@ -324,14 +325,16 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
       this.writeFailedAt = null;
     }
 
+    // A size equal to the UTF-16 length states an ASCII payload, which `PendingBatch.seal`
+    // verifies. Any other size is measured here, so a wrong one costs only time.
+    const payloadBytes = bytes === payload.length ? bytes : Buffer.byteLength(payload, 'utf8');
     if (this.inMemory) {
-      const payloadBytes = Buffer.byteLength(payload, 'utf8');
       if (payloadBytes > this.maxPayloadBytes) return this.dropNewest('oversize');
       const size = RECORD_HEADER_BYTES + payloadBytes;
       this.lastRecordBytes = size;
       return this.holdInMemory({ payload, bytes: payloadBytes, size });
     }
-    const id = this.append(payload);
+    const id = this.append(payload, payloadBytes);
     return id < 0 ? id : id + this.idOffset;
   }
 
@@ -365,29 +368,23 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
     return 0;
   }
 
-  /** Appends a record to the pending batch under the full policy. Returns its disk id, or -1 when it was dropped. */
-  private append(payload: string): number {
-    // The full policy runs before the payload is encoded into the shared batch, because its
-    // `drop` and `warning` listeners may push again. Far from the limit, the largest size the
-    // payload can take is enough to skip it, and the encoding gives the exact size.
-    const maxSize = RECORD_HEADER_BYTES + payload.length * MAX_UTF8_BYTES_PER_UNIT;
-    if (this.liveBytes + this.bytesNeededFor(maxSize) > this.maxBytes) {
-      const exactBytes = Buffer.byteLength(payload, 'utf8');
-      if (exactBytes > this.maxPayloadBytes) return this.dropNewest('oversize');
-      const exactSize = RECORD_HEADER_BYTES + exactBytes;
-      if (this.liveBytes + this.bytesNeededFor(exactSize) > this.maxBytes) {
-        if (this.whenFull === 'drop-newest') return this.dropNewest('full');
-        if (this.whenFull === 'drop-oldest') this.dropOldestSegments(exactSize);
-        else if (this.diskBytes + this.bytesNeededFor(exactSize) > this.maxBytes + this.segmentBytes) {
-          // `block` takes records past maxBytes from callers that do not wait for `space`, up to the hard bound.
-          return this.dropNewest('full');
-        }
+  /**
+   * Appends a record of `payloadBytes` UTF-8 bytes (see `PendingBatch.add`) to the pending batch
+   * under the full policy. Returns its disk id, or -1 when it was dropped.
+   */
+  private append(payload: string, payloadBytes: number): number {
+    if (payloadBytes > this.maxPayloadBytes) return this.dropNewest('oversize');
+    const size = RECORD_HEADER_BYTES + payloadBytes;
+    // The full policy runs before the record joins the batch, because its `drop` and `warning`
+    // listeners may push again.
+    if (this.liveBytes + this.bytesNeededFor(size) > this.maxBytes) {
+      if (this.whenFull === 'drop-newest') return this.dropNewest('full');
+      if (this.whenFull === 'drop-oldest') this.dropOldestSegments(size);
+      else if (this.diskBytes + this.bytesNeededFor(size) > this.maxBytes + this.segmentBytes) {
+        // `block` takes records past maxBytes from callers that do not wait for `space`, up to the hard bound.
+        return this.dropNewest('full');
       }
     }
-
-    const payloadBytes = this.batch.encodePayload(payload, this.maxPayloadBytes);
-    if (payloadBytes < 0) return this.dropNewest('oversize');
-    const size = RECORD_HEADER_BYTES + payloadBytes;
     this.lastRecordBytes = size;
 
     let segment = this.activeSegment();
@@ -395,7 +392,7 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
 
     const id = this.nextId;
     this.nextId += 1;
-    this.batch.commit(segment, id, payloadBytes);
+    this.batch.add(segment, id, payload, payloadBytes);
     // Read back from the file, a lone surrogate is U+FFFD, so the copy in memory must be too.
     const cached = payloadBytes === payload.length ? payload : toWellFormed(payload);
     this.tail.addPending({ id, payload: cached, bytes: payloadBytes, segment, offset: segment.plannedBytes });
@@ -732,6 +729,7 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
    */
   private writePending(midTurn = false): boolean {
     if (this.batch.empty) return true;
+    const replaced = this.batch.seal();
     for (const run of this.batch.runs) {
       // Records pending for a deleted segment were acknowledged or dropped: they are not written.
       if (run.segment.removed) continue;
@@ -747,7 +745,23 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
     this.failing = false;
     if (this.fsyncMode === 'batch') this.fsyncScheduler.request();
     else if (this.fsyncMode === 'never') this.closeSealedSegmentFiles();
+    if (replaced !== null) this.reportReplacedPayloads(replaced);
     return true;
+  }
+
+  /** Makes the cached copies match what was stored for payloads pushed with a wrong size, and warns once per write. */
+  private reportReplacedPayloads(replaced: ReplacedPayload[]): void {
+    for (const record of replaced) this.tail.replacePayload(record.id, record.stored);
+    const first = replaced[0];
+    const more = replaced.length > 1 ? ` (and ${replaced.length - 1} more records in the same write)` : '';
+    this.emit(
+      'warning',
+      new InvalidEventError(
+        `DiskBuffer.push() was given ${first.pushed.length} bytes for a payload of ${first.actualBytes} UTF-8 bytes, ` +
+          `so record ${first.id + this.idOffset} was stored with "?" for each non-ASCII character${more}. ` +
+          'Pass Buffer.byteLength(payload) as the size.',
+      ),
+    );
   }
 
   private writeRun(run: SegmentRun): void {

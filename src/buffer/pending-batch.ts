@@ -21,6 +21,24 @@ const INITIAL_CAPACITY = 1024 * 1024 + 64 * 1024;
 /** Most UTF-8 bytes one UTF-16 code unit can take (a surrogate pair takes 4 bytes for 2 units). */
 export const MAX_UTF8_BYTES_PER_UNIT = 3;
 
+/**
+ * Payloads are joined into strings of up to about this many UTF-16 code units and encoded with
+ * one call each. V8 keeps a string above 128 KiB in its large-object space, which costs more.
+ */
+const GROUP_CHARS = 48 * 1024;
+
+/** The placeholder for the next record's header between two joined payloads: 16 characters of one UTF-8 byte each. */
+const HEADER_PLACEHOLDER = '\0'.repeat(RECORD_HEADER_BYTES);
+
+/**
+ * Bytes the encoder may write past the expected end of a group. A group whose payloads are
+ * longer than their stated sizes then encodes to more bytes than expected, which shows the
+ * mismatch, instead of stopping exactly at the expected end.
+ */
+const OVERRUN_BYTES = 4;
+
+const NON_ASCII = /[^\0-\x7f]/g;
+
 const TWO_TO_32 = 0x1_0000_0000;
 
 /** Stores `value`, an unsigned 32-bit integer, little-endian at `offset`. */
@@ -31,37 +49,59 @@ function storeUint32(buffer: Buffer, value: number, offset: number): void {
   buffer[offset + 3] = value >>> 24;
 }
 
+/** A record whose payload was stored differently from the one pushed, because its stated size was wrong. */
+export interface ReplacedPayload {
+  id: number;
+  /** The pushed payload. */
+  pushed: string;
+  /** The payload as stored: each non-ASCII character became "?". */
+  stored: string;
+  /** UTF-8 length of the pushed payload. */
+  actualBytes: number;
+}
+
 /**
- * The encoded records a DiskBuffer has not written yet, in one reusable buffer laid out as
- * they go to disk: for each segment a run of records, preceded by the segment header when
- * the run starts the file. Encoding straight into this buffer spares one Buffer allocation
- * and one copy per record.
+ * The records a DiskBuffer has not written yet, in one reusable buffer laid out as they go to
+ * disk: for each segment a run of records, preceded by the segment header when the run starts
+ * the file.
+ *
+ * `add` places a record by its stated UTF-8 size and keeps the payload string. `seal`, just
+ * before the write, encodes the payloads: consecutive payloads are joined with a placeholder
+ * where each record header goes and encoded with one call per group of about 48 K characters,
+ * which costs about half as much per record as one call per payload. Then it fills in the
+ * headers and the checksums.
+ *
+ * The size passed to `add` must be the payload's UTF-8 length, or its UTF-16 length for a payload
+ * that the caller states is ASCII. A false ASCII statement makes the group encode to more bytes
+ * than stated, because every other character takes at least two bytes. `seal` then encodes that
+ * group one record at a time and stores such a payload with "?" for each non-ASCII character, so
+ * that it still fills exactly its place, and reports it.
  *
  * The buffer lives in the memory of a WebAssembly CRC-32C (see `crc32c-wasm.ts`), so that the
  * record checksums are computed in place. A batch that outgrows it, because of a record larger
  * than usual, moves to a plain Buffer and the JavaScript CRC-32C until the next `clear`.
- *
- * A record is encoded in two steps. `encodePayload` writes the UTF-8 payload after the free
- * space for its header and returns its byte length, so that the caller can check limits with
- * the exact size. `commit` then places the header and checksum and makes the record part of
- * the batch. A payload that is not committed is overwritten by the next one.
  */
 export class PendingBatch {
   /** The WebAssembly memory for the batch, or null where WebAssembly is not available. */
   private readonly arena: CrcArena | null = createCrcArena(INITIAL_CAPACITY);
   private buffer = this.arena?.bytes ?? Buffer.allocUnsafe(INITIAL_CAPACITY);
-  /** Bytes of the buffer taken by committed runs. */
+  /** Bytes of the buffer taken by added records and segment headers. */
   private used = 0;
   private runList: SegmentRun[] = [];
-  /** Offset of the payload that `encodePayload` wrote last, or -1 after `commit`; `commit` checks it. */
-  private payloadStart = -1;
+  /** Segment headers of the runs that start a file, written by `seal` after the payloads. */
+  private segmentHeaders: Array<{ offset: number; bytes: Buffer }> = [];
+  /** Records added since the last `seal`: payload, offset of the record, id and payload bytes, at the same index. */
+  private payloads: string[] = [];
+  private starts: number[] = [];
+  private ids: number[] = [];
+  private sizes: number[] = [];
 
   /** Runs in write order; a segment has at most one. */
   get runs(): readonly SegmentRun[] {
     return this.runList;
   }
 
-  /** Bytes of committed records and segment headers. */
+  /** Bytes of the added records and segment headers. */
   get size(): number {
     return this.used;
   }
@@ -71,60 +111,84 @@ export class PendingBatch {
   }
 
   /**
-   * Writes `payload` as UTF-8 where the next record's payload goes and returns its byte
-   * length, or -1 when it is longer than `maxBytes`. Such a payload must not be committed.
+   * Adds a record with id `id` and `bytes` payload bytes, stored in `segment`. A segment that has
+   * no byte on disk gets its header first. See the class comment for what `bytes` must be.
    */
-  encodePayload(payload: string, maxBytes: number): number {
-    let needed = payload.length * MAX_UTF8_BYTES_PER_UNIT;
-    if (needed > this.buffer.length - this.used - SEGMENT_HEADER_BYTES - RECORD_HEADER_BYTES) {
-      // Only a long payload gets here: measure it first, so that an oversized one allocates nothing.
-      needed = Buffer.byteLength(payload, 'utf8');
-      if (needed > maxBytes) return -1;
-      this.reserve(SEGMENT_HEADER_BYTES + RECORD_HEADER_BYTES + needed);
-    }
-    this.payloadStart = this.used + RECORD_HEADER_BYTES;
-    const bytes = this.buffer.write(payload, this.payloadStart, 'utf8');
-    return bytes > maxBytes ? -1 : bytes;
-  }
-
-  /**
-   * Completes the record whose payload `encodePayload` wrote last: `bytes` payload bytes with
-   * id `id`, stored in `segment`. A segment that has no byte on disk gets its header first.
-   */
-  commit(segment: Segment, id: number, bytes: number): void {
-    if (this.payloadStart !== this.used + RECORD_HEADER_BYTES) {
-      throw new Error('PendingBatch.commit() called without encodePayload() just before it');
-    }
-    this.payloadStart = -1;
-    const buffer = this.buffer;
+  add(segment: Segment, id: number, payload: string, bytes: number): void {
+    this.reserve(SEGMENT_HEADER_BYTES + RECORD_HEADER_BYTES + bytes + OVERRUN_BYTES);
     let run = this.runList[this.runList.length - 1];
     if (run === undefined || run.segment !== segment) {
+      const start = this.used;
       if (segment.writtenBytes === 0) {
-        // The payload sits where the header goes: move it past the header (once per segment).
-        const payloadStart = this.used + RECORD_HEADER_BYTES;
-        buffer.copyWithin(payloadStart + SEGMENT_HEADER_BYTES, payloadStart, payloadStart + bytes);
-        encodeSegmentHeader(segment).copy(buffer, this.used);
+        this.segmentHeaders.push({ offset: start, bytes: encodeSegmentHeader(segment) });
         this.used += SEGMENT_HEADER_BYTES;
-        run = { segment, start: this.used - SEGMENT_HEADER_BYTES, end: this.used, firstId: id, lastId: id };
-      } else {
-        run = { segment, start: this.used, end: this.used, firstId: id, lastId: id };
       }
+      run = { segment, start, end: this.used, firstId: id, lastId: id };
       this.runList.push(run);
     }
-
-    const start = this.used;
-    const length = RECORD_HEADER_BYTES + bytes;
-    // Byte stores, because the Buffer write methods check their arguments on every call.
-    storeUint32(buffer, length, start);
-    storeUint32(buffer, id % TWO_TO_32, start + 8);
-    storeUint32(buffer, Math.floor(id / TWO_TO_32), start + 12);
-    storeUint32(buffer, this.checksum(start, length), start + 4);
-    this.used += length;
+    this.payloads.push(payload);
+    this.starts.push(this.used);
+    this.ids.push(id);
+    this.sizes.push(bytes);
+    this.used += RECORD_HEADER_BYTES + bytes;
     run.end = this.used;
     run.lastId = id;
   }
 
-  /** Returns the bytes of `run`, valid until the buffer grows or `clear` runs. */
+  /**
+   * Encodes the records added since the last call, with their headers and checksums, so that
+   * `bytesOf` returns what goes to disk. Returns the records whose payload was stored changed
+   * (see the class comment), or null.
+   */
+  seal(): ReplacedPayload[] | null {
+    const count = this.payloads.length;
+    if (count === 0) return null;
+    const buffer = this.buffer;
+    const { payloads, starts, sizes } = this;
+    let replaced: ReplacedPayload[] | null = null;
+
+    for (let first = 0; first < count; ) {
+      // A group: records that follow each other in the buffer, joined up to GROUP_CHARS.
+      let text = payloads[first];
+      let expected = sizes[first];
+      let end = first + 1;
+      while (
+        end < count &&
+        starts[end] === starts[end - 1] + RECORD_HEADER_BYTES + sizes[end - 1] &&
+        text.length + payloads[end].length < GROUP_CHARS
+      ) {
+        text += HEADER_PLACEHOLDER + payloads[end];
+        expected += RECORD_HEADER_BYTES + sizes[end];
+        end += 1;
+      }
+      const written = buffer.write(text, starts[first] + RECORD_HEADER_BYTES, expected + OVERRUN_BYTES, 'utf8');
+      if (written !== expected) replaced = this.encodeEach(first, end, replaced);
+      first = end;
+    }
+
+    for (let index = 0; index < count; index += 1) {
+      const start = starts[index];
+      const id = this.ids[index];
+      // Byte stores, because the Buffer write methods check their arguments on every call.
+      storeUint32(buffer, RECORD_HEADER_BYTES + sizes[index], start);
+      storeUint32(buffer, id % TWO_TO_32, start + 8);
+      storeUint32(buffer, Math.floor(id / TWO_TO_32), start + 12);
+    }
+    for (const header of this.segmentHeaders) header.bytes.copy(buffer, header.offset);
+    for (let index = 0; index < count; index += 1) {
+      const start = starts[index];
+      storeUint32(buffer, this.checksum(start, RECORD_HEADER_BYTES + sizes[index]), start + 4);
+    }
+
+    this.segmentHeaders = [];
+    this.payloads = [];
+    this.starts = [];
+    this.ids = [];
+    this.sizes = [];
+    return replaced;
+  }
+
+  /** Returns the bytes of `run`, valid after `seal` until the buffer grows or `clear` runs. */
   bytesOf(run: SegmentRun): Buffer {
     return this.buffer.subarray(run.start, run.end);
   }
@@ -133,9 +197,33 @@ export class PendingBatch {
   clear(): void {
     this.used = 0;
     this.runList = [];
-    this.payloadStart = -1;
+    this.segmentHeaders = [];
+    this.payloads = [];
+    this.starts = [];
+    this.ids = [];
+    this.sizes = [];
     if (this.arena !== null) this.buffer = this.arena.bytes;
     else if (this.buffer.length > 2 * INITIAL_CAPACITY) this.buffer = Buffer.allocUnsafe(INITIAL_CAPACITY);
+  }
+
+  /**
+   * Encodes the records from `first` to before `end` one at a time, each into exactly its
+   * stated size, and adds the payloads that did not have that size to `replaced`.
+   */
+  private encodeEach(first: number, end: number, replaced: ReplacedPayload[] | null): ReplacedPayload[] | null {
+    for (let index = first; index < end; index += 1) {
+      const pushed = this.payloads[index];
+      const bytes = this.sizes[index];
+      const actualBytes = Buffer.byteLength(pushed, 'utf8');
+      let stored = pushed;
+      if (actualBytes !== bytes) {
+        stored = pushed.replace(NON_ASCII, '?').padEnd(bytes, '?').slice(0, bytes);
+        replaced ??= [];
+        replaced.push({ id: this.ids[index], pushed, stored, actualBytes });
+      }
+      this.buffer.write(stored, this.starts[index] + RECORD_HEADER_BYTES, bytes, 'utf8');
+    }
+    return replaced;
   }
 
   /** Computes the checksum of the record at `start`, in WebAssembly while the batch is in the arena. */
@@ -145,7 +233,7 @@ export class PendingBatch {
     return arena.crc(start + 8, length - 8, arena.crc(start, 4, 0));
   }
 
-  /** Grows the buffer so that `bytes` more fit after the committed runs. */
+  /** Grows the buffer so that `bytes` more fit after the added records. */
   private reserve(bytes: number): void {
     if (this.used + bytes <= this.buffer.length) return;
     const grown = Buffer.allocUnsafe(Math.max(2 * this.buffer.length, this.used + bytes));

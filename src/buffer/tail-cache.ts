@@ -77,6 +77,18 @@ export class TailCache {
     return record;
   }
 
+  /** Replaces the payload of pending record `id`, so that the copy matches what the write stored. */
+  replacePayload(id: number, payload: string): void {
+    for (let index = this.records.length - 1; index >= this.head; index -= 1) {
+      const record = this.records[index];
+      if (record.id === id) {
+        record.payload = payload;
+        return;
+      }
+      if (record.id < id) return;
+    }
+  }
+
   /** Searches the pending records for the one at `offset` in `segment`, for a reader that lost its place. */
   findPending(segment: Segment, offset: number): TailRecord | undefined {
     for (let index = Math.max(this.head, this.writtenEnd); index < this.records.length; index += 1) {
