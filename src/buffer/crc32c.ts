@@ -79,9 +79,11 @@ export function crc32c(data: Uint8Array, crc = 0, start = 0, end = data.length):
   return ~c >>> 0;
 }
 
-/** Returns lookup tables 0 to 7 one after the other, as the WebAssembly version expects them. */
+/** Returns the 16 lookup tables one after the other (table 0 first), as the WebAssembly version expects them. */
 export function crc32cTable(): Int32Array {
-  const flat = new Int32Array(8 * 256);
-  [T0, T1, T2, T3, T4, T5, T6, T7].forEach((table, index) => flat.set(table, index * 256));
+  const flat = new Int32Array(TABLE_COUNT * 256);
+  [T0, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12, T13, T14, T15].forEach((table, index) =>
+    flat.set(table, index * 256),
+  );
   return flat;
 }

@@ -53,3 +53,58 @@ export function isPlausibleLength(length: number): boolean {
 export function hasValidChecksum(buffer: Buffer, start: number, length: number): boolean {
   return buffer.readUInt32LE(start + 4) === recordChecksum(buffer, start, length);
 }
+
+/**
+ * Throws a RangeError unless `[start, end)` is a valid byte range of a buffer of `size` bytes,
+ * as `sealRecordsJs` and `CrcArena.sealRecords` require.
+ */
+export function checkSealRange(size: number, start: number, end: number): void {
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || start > end || end > size) {
+    throw new RangeError(
+      `Invalid record range [${start}, ${end}): expected integers with 0 <= start <= end <= ${size}, the buffer size`,
+    );
+  }
+}
+
+/**
+ * Creates the error for a batch whose walk stopped at `offset` before `end`: fewer than a
+ * header's bytes are left there, or the length field there is below 16 or runs past `end`.
+ */
+export function unsealableRecordError(buffer: Buffer, offset: number, end: number): Error {
+  const advice = 'The range must contain whole records back to back.';
+  const left = end - offset;
+  if (left < RECORD_HEADER_BYTES) {
+    return new Error(
+      `Cannot seal records: ${left} bytes at offset ${offset} are too few for a ` +
+        `${RECORD_HEADER_BYTES}-byte record header before the end at ${end}. ${advice}`,
+    );
+  }
+  const length = buffer.readUInt32LE(offset);
+  if (length < RECORD_HEADER_BYTES) {
+    return new Error(
+      `Cannot seal records: invalid record length ${length} at offset ${offset}, ` +
+        `below the ${RECORD_HEADER_BYTES}-byte header. ${advice}`,
+    );
+  }
+  return new Error(
+    `Cannot seal records: record length ${length} at offset ${offset} runs past the end at ${end}. ${advice}`,
+  );
+}
+
+/**
+ * Stores the checksum of every record in `buffer[start, end)`, which must contain whole records
+ * back to back. Each checksum goes little-endian at offset 4 of its record. Throws when a length
+ * field is below 16 or runs past `end`, after sealing the records before it. Writes only inside
+ * `[start, end)`. This is the JavaScript version of `CrcArena.sealRecords`.
+ */
+export function sealRecordsJs(buffer: Buffer, start: number, end: number): void {
+  checkSealRange(buffer.length, start, end);
+  let offset = start;
+  while (end - offset >= RECORD_HEADER_BYTES) {
+    const length = buffer.readUInt32LE(offset);
+    if (length < RECORD_HEADER_BYTES || length > end - offset) break;
+    buffer.writeUInt32LE(recordChecksum(buffer, offset, length), offset + 4);
+    offset += length;
+  }
+  if (offset !== end) throw unsealableRecordError(buffer, offset, end);
+}

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { crc32c } from '../../src/buffer/crc32c.js';
 import { createCrcArena } from '../../src/buffer/crc32c-wasm.js';
+import { createRandom } from './helpers.js';
 
 /** Bit-at-a-time CRC-32C, the definition the table version must match. */
 function referenceCrc32c(data: Uint8Array): number {
@@ -55,6 +56,30 @@ describe('createCrcArena', () => {
         const expected = crc32c(arena.bytes, 7, start, start + length);
         assert.equal(arena.crc(start, length, 7), expected, `bytes ${start} to ${start + length}`);
       }
+    }
+  });
+
+  test('matches crc32c at random lengths, offsets and seeds', () => {
+    const random = createRandom(0x32c);
+    const arena = createCrcArena(4096);
+    assert.ok(arena !== null, 'WebAssembly is available in the test runtime');
+    for (let index = 0; index < arena.bytes.length; index += 1) arena.bytes[index] = random.integer(0, 255);
+    for (let trial = 0; trial < 5000; trial += 1) {
+      const start = random.integer(0, 3400);
+      const length = random.integer(0, 600);
+      const seed = random.integer(0, 0xffffffff);
+      const expected = crc32c(arena.bytes, seed, start, start + length);
+      assert.equal(arena.crc(start, length, seed), expected, `start ${start}, length ${length}, seed ${seed}`);
+    }
+  });
+
+  test('matches the known value at every alignment', () => {
+    const arena = createCrcArena(64);
+    assert.ok(arena !== null, 'WebAssembly is available in the test runtime');
+    for (let start = 0; start < 20; start += 1) {
+      arena.bytes.fill(0xa5);
+      arena.bytes.write('123456789', start, 'ascii');
+      assert.equal(arena.crc(start, 9, 0), 0xe3069283, `"123456789" at offset ${start}`);
     }
   });
 
