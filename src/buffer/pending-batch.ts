@@ -1,5 +1,5 @@
 import { type CrcArena, createCrcArena } from './crc32c-wasm.js';
-import { RECORD_HEADER_BYTES, recordChecksum } from './record-format.js';
+import { RECORD_HEADER_BYTES, sealRecordsJs } from './record-format.js';
 import { SEGMENT_HEADER_BYTES, type Segment, encodeSegmentHeader } from './segment.js';
 
 /** Bytes of one segment's records in the batch, written to the file with one write call. */
@@ -175,9 +175,12 @@ export class PendingBatch {
       storeUint32(buffer, Math.floor(id / TWO_TO_32), start + 12);
     }
     for (const header of this.segmentHeaders) header.bytes.copy(buffer, header.offset);
-    for (let index = 0; index < count; index += 1) {
-      const start = starts[index];
-      storeUint32(buffer, this.checksum(start, RECORD_HEADER_BYTES + sizes[index]), start + 4);
+    // Checksums, one call for each stretch of records that follow each other (a segment header ends one).
+    for (let first = 0; first < count; ) {
+      let end = first + 1;
+      while (end < count && starts[end] === starts[end - 1] + RECORD_HEADER_BYTES + sizes[end - 1]) end += 1;
+      this.sealRange(starts[first], starts[end - 1] + RECORD_HEADER_BYTES + sizes[end - 1]);
+      first = end;
     }
 
     this.segmentHeaders = [];
@@ -226,11 +229,11 @@ export class PendingBatch {
     return replaced;
   }
 
-  /** Computes the checksum of the record at `start`, in WebAssembly while the batch is in the arena. */
-  private checksum(start: number, length: number): number {
+  /** Stores the checksums of the records from `start` to `end`, in WebAssembly while the batch is in the arena. */
+  private sealRange(start: number, end: number): void {
     const arena = this.arena;
-    if (arena === null || this.buffer !== arena.bytes) return recordChecksum(this.buffer, start, length);
-    return arena.crc(start + 8, length - 8, arena.crc(start, 4, 0));
+    if (arena === null || this.buffer !== arena.bytes) sealRecordsJs(this.buffer, start, end);
+    else arena.sealRecords(start, end);
   }
 
   /** Grows the buffer so that `bytes` more fit after the added records. */
