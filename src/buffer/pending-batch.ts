@@ -65,11 +65,10 @@ export interface ReplacedPayload {
  * disk: for each segment a run of records, preceded by the segment header when the run starts
  * the file.
  *
- * `add` places a record by its stated UTF-8 size and keeps the payload string. `seal`, just
- * before the write, encodes the payloads: consecutive payloads are joined with a placeholder
- * where each record header goes and encoded with one call per group of about 48 K characters,
- * which costs about half as much per record as one call per payload. Then it fills in the
- * headers and the checksums.
+ * `add` places a record by its stated UTF-8 size and keeps the payload string. `seal` runs just
+ * before the write. It joins consecutive payloads with a placeholder where each record header
+ * goes and encodes each group of about 48 K characters with one call, which spares a call and a
+ * flattened string per record. Then it fills in the headers and the checksums.
  *
  * The size passed to `add` must be the payload's UTF-8 length, or its UTF-16 length for a payload
  * that the caller states is ASCII. A false ASCII statement makes the group encode to more bytes
