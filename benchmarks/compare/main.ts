@@ -51,7 +51,7 @@ function buildScenarios(quick: boolean): Scenario[] {
   const base = { kind: 'sender', floodEvents, floodRounds, warmupEvents, pacedRate: 100_000, pacedSeconds: shortPaced, timeoutMs: 60_000 } as const;
 
   const scenarios: SenderScenario[] = [
-    { ...base, name: 'hand-written, 64 KiB batches', library: 'batched', protocol: 'tcp', upstreams: 1, pacedSeconds: longPaced },
+    { ...base, name: 'hand-written, 64 KiB batches', library: 'batched', protocol: 'tcp', upstreams: 1, pacedSeconds: longPaced, interleaved: true },
     { ...base, name: 'hand-written, one write per event', library: 'per-line', protocol: 'tcp', upstreams: 1 },
   ];
 
@@ -70,6 +70,8 @@ function buildScenarios(quick: boolean): Scenario[] {
           queue,
           pacedRate: paced ? base.pacedRate : 0,
           pacedSeconds: queue === 'memory' && protocol === 'tcp' ? longPaced : shortPaced,
+          // The two rows that the targets compare with the hand-written writer and with each other.
+          interleaved: protocol === 'tcp' && upstreams === 1 && (queue === 'memory' || queue === 'disk-batch'),
         });
       }
     }
@@ -126,13 +128,23 @@ function startSink(env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; ports
   });
 }
 
-/** Forks a runner for one scenario, relays its sink requests, and returns its result; kills it after a hard limit. */
-function runScenario(
+/** A forked runner: its result once it exits, and the turns of an interleaved scenario. */
+interface Runner {
+  result: Promise<RunnerResult>;
+  /** Resolves when the runner reports that it waits for its next turn, or when it exits. */
+  nextWait(): Promise<void>;
+  /** Lets the runner take its next step. */
+  giveTurn(): void;
+}
+
+/** Forks a runner for one scenario and relays its sink requests; kills it after `hardLimitMs`. */
+function startRunner(
   scenario: Scenario,
   sink: ChildProcess,
   env: NodeJS.ProcessEnv,
   cpuProfileDirectory: string | undefined,
-): Promise<RunnerResult> {
+  hardLimitMs: number,
+): Runner {
   const execArgv = ['--expose-gc', '--import', tsxLoader];
   if (cpuProfileDirectory) execArgv.push('--cpu-prof', `--cpu-prof-dir=${cpuProfileDirectory}`);
   const child = fork(join(compareDirectory, 'runner.ts'), [], {
@@ -140,26 +152,102 @@ function runScenario(
     env: { ...env, BENCH_SCENARIO: JSON.stringify(scenario) },
   });
   const relay = (message: SinkReply) => {
-    if (message.op !== 'ready') child.send(message);
+    if (message.op !== 'ready' && child.connected) child.send(message);
   };
   sink.on('message', relay);
-  const hardLimitMs = 3 * scenario.timeoutMs + 30_000;
-  return new Promise((resolve) => {
-    let result: RunnerResult | undefined;
+  let waits = 0;
+  let exited = false;
+  const waiters: Array<() => void> = [];
+  const wake = (): void => {
+    while (waiters.length > 0 && (waits > 0 || exited)) {
+      if (waits > 0) waits -= 1;
+      waiters.shift()!();
+    }
+  };
+
+  type RunnerMessage = { to: 'sink'; request: SinkRequest } | { to: 'orchestrator'; result?: RunnerResult; waiting?: true };
+  const result = new Promise<RunnerResult>((resolve) => {
+    let outcome: RunnerResult | undefined;
     const timer = setTimeout(() => {
-      result ??= { kind: 'error', message: `the runner did not finish within ${hardLimitMs} ms and was killed` };
+      outcome ??= { kind: 'error', message: `the runner did not finish within ${hardLimitMs} ms and was killed` };
       child.kill('SIGKILL');
     }, hardLimitMs);
-    child.on('message', (message: { to: 'sink'; request: SinkRequest } | { to: 'orchestrator'; result: RunnerResult }) => {
-      if (message.to === 'sink') sink.send(message.request);
-      else result = message.result;
+    child.on('message', (message: RunnerMessage) => {
+      if (message.to === 'sink') {
+        sink.send(message.request);
+      } else if (message.waiting) {
+        waits += 1;
+        wake();
+      } else if (message.result !== undefined) {
+        outcome = message.result;
+      }
     });
     child.on('exit', (code) => {
       clearTimeout(timer);
       sink.off('message', relay);
-      resolve(result ?? { kind: 'error', message: `the runner exited with code ${code} and sent no result` });
+      exited = true;
+      wake();
+      resolve(outcome ?? { kind: 'error', message: `the runner exited with code ${code} and sent no result` });
     });
   });
+  return {
+    result,
+    nextWait: () =>
+      new Promise<void>((resolve) => {
+        waiters.push(resolve);
+        wake();
+      }),
+    giveTurn: () => {
+      if (child.connected) child.send({ op: 'turn' });
+    },
+  };
+}
+
+/** Returns the hard limit for one runner: three times its scenario's timeout, plus 30 s. */
+function hardLimitOf(scenario: Scenario): number {
+  return 3 * scenario.timeoutMs + 30_000;
+}
+
+/** Runs one scenario to its end. */
+function runScenario(
+  scenario: Scenario,
+  sink: ChildProcess,
+  env: NodeJS.ProcessEnv,
+  cpuProfileDirectory: string | undefined,
+): Promise<RunnerResult> {
+  return startRunner(scenario, sink, env, cpuProfileDirectory, hardLimitOf(scenario)).result;
+}
+
+/**
+ * Runs interleaved scenarios together: each runner sets up and warms up in turn, then they take
+ * turns for every flood round, and then each finishes alone (paced run and close).
+ */
+async function runInterleaved(
+  scenarios: SenderScenario[],
+  sink: ChildProcess,
+  env: NodeJS.ProcessEnv,
+  cpuProfileDirectory: string | undefined,
+): Promise<RunnerResult[]> {
+  const hardLimitMs = scenarios.reduce((sum, scenario) => sum + hardLimitOf(scenario), 0);
+  const runners: Runner[] = [];
+  for (const scenario of scenarios) {
+    const runner = startRunner(scenario, sink, env, cpuProfileDirectory, hardLimitMs);
+    runners.push(runner);
+    await runner.nextWait();
+  }
+  const rounds = Math.max(...scenarios.map((scenario) => scenario.floodRounds));
+  for (let round = 0; round < rounds; round += 1) {
+    for (const runner of runners) {
+      runner.giveTurn();
+      await runner.nextWait();
+    }
+  }
+  const results: RunnerResult[] = [];
+  for (const runner of runners) {
+    runner.giveTurn();
+    results.push(await runner.result);
+  }
+  return results;
 }
 
 function describeOutcome(outcome: ScenarioOutcome): string {
@@ -191,9 +279,23 @@ async function main(): Promise<void> {
 
   const started = performance.now();
   const outcomes: ScenarioOutcome[] = [];
+  const interleaved = scenarios.filter((scenario): scenario is SenderScenario => scenario.kind === 'sender' && scenario.interleaved === true);
   for (const scenario of scenarios) {
     if (scenario.kind === 'sender' && scenario.protocol === 'tls' && !certificate) {
       outcomes.push({ scenario, result: { kind: 'error', message: 'skipped: openssl was not found to create a certificate' } });
+      continue;
+    }
+    if (scenario.kind === 'sender' && scenario.interleaved) {
+      // The whole group runs at the place of its first scenario.
+      if (scenario !== interleaved[0]) continue;
+      const groupStart = performance.now();
+      const results = await runInterleaved(interleaved, sink, runnerEnv, options.cpuProfileDirectory);
+      const groupSeconds = (performance.now() - groupStart) / 1000;
+      interleaved.forEach((member, index) => {
+        const outcome = { scenario: member, result: results[index] };
+        outcomes.push(outcome);
+        process.stderr.write(`${member.name}: ${describeOutcome(outcome)} (interleaved, ${groupSeconds.toFixed(1)} s for the group)\n`);
+      });
       continue;
     }
     const scenarioStart = performance.now();
@@ -203,6 +305,8 @@ async function main(): Promise<void> {
     const scenarioSeconds = (performance.now() - scenarioStart) / 1000;
     process.stderr.write(`${scenario.name}: ${describeOutcome(outcome)} (${scenarioSeconds.toFixed(1)} s)\n`);
   }
+  // The report lists scenarios in the order they were built, which the interleaved group changed.
+  outcomes.sort((a, b) => scenarios.indexOf(a.scenario) - scenarios.indexOf(b.scenario));
   sink.disconnect();
 
   const seconds = (performance.now() - started) / 1000;

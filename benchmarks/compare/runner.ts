@@ -8,7 +8,7 @@ import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promi
 import { type BacklogResult, runBacklogScenario } from './backlog.js';
 import { createSender, type SenderUnderTest } from './senders.js';
 import { eventText, type LatencySummary, type Scenario, type SenderScenario, type SinkPorts } from './shared.js';
-import { clock, collectGarbage, MIB, PeakSampler, SinkClient, usedHeap } from './sink-client.js';
+import { clock, collectGarbage, MIB, PeakSampler, SinkClient, threadCpuMicros, usedHeap } from './sink-client.js';
 
 /** Events sent between two yields to the event loop in a flood, as an application producing events in bursts would. */
 const EVENTS_PER_TURN = 1000;
@@ -26,6 +26,8 @@ export interface FloodResult {
   seconds: number;
   eventsPerSecond: number;
   cpuMicrosPerEvent: number;
+  /** CPU time of the main thread per event, which limits a flood: the rest of `cpuMicrosPerEvent` ran on other threads. */
+  mainThreadCpuMicrosPerEvent: number;
   /** CPU time of the sink process per event, to show when the sink rather than the sender limits the rate. */
   sinkCpuMicrosPerEvent: number;
   /** Peak of V8's used heap above the value before the run, in MiB (main thread only). */
@@ -81,6 +83,7 @@ async function runFlood(scenario: SenderScenario, sender: SenderUnderTest, base:
   const statsBefore = await sink.stats();
   const watch = sink.watch(base + events);
   const cpuBefore = process.cpuUsage();
+  const mainThreadBefore = threadCpuMicros();
   const start = clock();
   const deadline = start + scenario.timeoutMs;
 
@@ -91,6 +94,7 @@ async function runFlood(scenario: SenderScenario, sender: SenderUnderTest, base:
   if (!sentAll) watch.cancel();
 
   const cpu = process.cpuUsage(cpuBefore);
+  const mainThreadCpu = threadCpuMicros() - mainThreadBefore;
   const heapPeak = heap.stop();
   const latency = await sink.sample();
   const statsAfter = await sink.stats();
@@ -106,6 +110,7 @@ async function runFlood(scenario: SenderScenario, sender: SenderUnderTest, base:
     seconds,
     eventsPerSecond: finished ? counted / seconds : Number.NaN,
     cpuMicrosPerEvent: (cpu.user + cpu.system) / events,
+    mainThreadCpuMicrosPerEvent: mainThreadCpu / events,
     heapPeakMiB: (heapPeak - heapBefore) / MIB,
     heapRetainedMiB: (usedHeap() - heapBefore) / MIB,
     sinkCpuMicrosPerEvent: (statsAfter.cpuMicros - statsBefore.cpuMicros) / events,
@@ -115,15 +120,33 @@ async function runFlood(scenario: SenderScenario, sender: SenderUnderTest, base:
   };
 }
 
+/**
+ * For an interleaved scenario, reports to the orchestrator that this runner is ready for its next
+ * step and waits for its turn; otherwise returns at once.
+ */
+async function waitForTurn(scenario: SenderScenario): Promise<void> {
+  if (!scenario.interleaved) return;
+  await new Promise<void>((resolve) => {
+    const onMessage = (message: { op?: string }): void => {
+      if (message.op !== 'turn') return;
+      process.off('message', onMessage);
+      resolve();
+    };
+    process.on('message', onMessage);
+    process.send!({ to: 'orchestrator', waiting: true });
+  });
+}
+
 /** Runs the flood `scenario.floodRounds` times and returns the round with the median rate, or the first round that did not finish. */
-async function runFloodRounds(scenario: SenderScenario, sender: SenderUnderTest, base: number): Promise<FloodResult> {
+async function runFloodRounds(scenario: SenderScenario, sender: SenderUnderTest): Promise<FloodResult> {
   const rounds: FloodResult[] = [];
-  let counted = base;
   for (let round = 0; round < scenario.floodRounds; round += 1) {
+    await waitForTurn(scenario);
+    // Counted at the start of each round, because other runners may have reset the sink's count meanwhile.
+    const counted = (await sink.stats()).count;
     const result = await runFlood(scenario, sender, counted);
     rounds.push(result);
     if (!result.finished) return { ...result, roundRates: rounds.map((entry) => entry.eventsPerSecond) };
-    counted = (await sink.stats()).count;
   }
   const median = [...rounds].sort((a, b) => a.eventsPerSecond - b.eventsPerSecond)[Math.floor(rounds.length / 2)];
   return { ...median, roundRates: rounds.map((entry) => entry.eventsPerSecond) };
@@ -184,14 +207,14 @@ async function runSenderScenario(scenario: SenderScenario, ports: SinkPorts, tls
   const warmup = sink.watch(scenario.warmupEvents);
   await flood(sender, scenario.warmupEvents, Number.POSITIVE_INFINITY);
   const warmupIdleMs = scenario.protocol === 'udp' ? UDP_IDLE_MS : STREAM_IDLE_MS;
-  const warmed = await sink.waitFor(warmup, clock() + scenario.timeoutMs, warmupIdleMs);
-  // UDP may lose warm-up datagrams; later targets count from what actually arrived.
-  let base = warmed.count;
+  await sink.waitFor(warmup, clock() + scenario.timeoutMs, warmupIdleMs);
 
-  const floodResult = await runFloodRounds(scenario, sender, base);
+  // UDP may lose warm-up datagrams, so each run counts from what actually arrived.
+  const floodResult = await runFloodRounds(scenario, sender);
+  await waitForTurn(scenario);
   let paced: PacedResult | undefined;
   if (floodResult.finished && scenario.pacedRate > 0) {
-    base = (await sink.stats()).count;
+    const base = (await sink.stats()).count;
     paced = await runPaced(scenario, sender, base);
   }
   await Promise.race([sender.close(), sleep(10_000)]);

@@ -13,7 +13,7 @@
  * `--queue` names the fsync mode of a DiskBuffer in a temporary directory to use instead of the
  * memory queue.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
@@ -30,6 +30,7 @@ import {
 import { DEFAULT_NEWLINE_ESCAPE } from '../../src/format/framing.js';
 import { FrameBatch } from '../../src/transport/frame-batch.js';
 import { APP_NAME, eventText, HOSTNAME } from './shared.js';
+import { threadCpuMicros } from './sink-client.js';
 
 /**
  * A connection that frames each write as the TCP transport does and keeps the frames, confirming
@@ -110,22 +111,6 @@ await new Promise<void>((resolve) => {
   sender.on('status', check);
   check();
 });
-
-/**
- * CPU time of the calling thread in microseconds, from /proc/thread-self/stat (10 ms ticks), or
- * NaN where that file is missing. A flood's rate depends on the main thread alone, while
- * `process.cpuUsage()` also counts the thread pool that runs fsync.
- */
-function threadCpuMicros(): number {
-  try {
-    const fields = readFileSync('/proc/thread-self/stat', 'utf8').split(') ')[1].split(' ');
-    // Fields 14 and 15 of stat(5) (utime and stime), counted from field 3 after the command name.
-    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS_PER_SECOND;
-  } catch {
-    return Number.NaN;
-  }
-}
-const CLOCK_TICKS_PER_SECOND = 100;
 
 /** Sends `count` events and returns the CPU time per event in microseconds, of the process and of the main thread. */
 async function measure(count: number): Promise<{ process: number; main: number }> {

@@ -62,6 +62,12 @@ export interface SenderScenario {
   pacedSeconds: number;
   /** Time after which the flood or the paced run counts as not finished. */
   timeoutMs: number;
+  /**
+   * True for the scenarios whose ratios are targets. Their runners start together and take turns
+   * round by round (A, B, C, A, B, C, ...), so that a change in the machine's speed during the
+   * run affects each of them alike instead of whichever ran at that time.
+   */
+  interleaved?: boolean;
 }
 
 /** resilient-syslog with every collector down while `events` records spool into the queue, then the collector comes up. */

@@ -1,4 +1,5 @@
 /** The runner's side of the sink protocol, and the measuring helpers that the scenarios share. */
+import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import v8 from 'node:v8';
 import { createClock, type LatencySummary, type SinkReply, type SinkRequest, type SinkStats } from './shared.js';
@@ -11,6 +12,24 @@ export const collectGarbage = (globalThis as { gc?: () => void }).gc ?? (() => {
 
 export const usedHeap = (): number => v8.getHeapStatistics().used_heap_size;
 
+/** Clock ticks per second of /proc stat files (USER_HZ), 100 on Linux. */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/**
+ * Returns the CPU time of the calling thread in microseconds, from /proc/thread-self/stat (10 ms
+ * ticks), or NaN where that file is missing. The main thread runs the whole send path, while
+ * `process.cpuUsage()` also counts other threads, such as the thread pool that runs fsync.
+ */
+export function threadCpuMicros(): number {
+  try {
+    const fields = readFileSync('/proc/thread-self/stat', 'utf8').split(') ')[1].split(' ');
+    // Fields 14 and 15 of stat(5) (utime and stime), counted from field 3 after the command name.
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 export interface Watch {
   /** Resolves with the shared-clock time at which the sink counted the target. */
   reached: Promise<number>;
@@ -20,7 +39,8 @@ export interface Watch {
 
 /** Sends requests to the sink through the orchestrator and matches replies by id. */
 export class SinkClient {
-  private nextId = 1;
+  /** Request ids start at a multiple of the process id, because interleaved runners receive each other's replies. */
+  private nextId = process.pid * 1_000_000 + 1;
   private readonly pending = new Map<number, (reply: SinkReply) => void>();
 
   constructor() {
