@@ -46,6 +46,18 @@ export interface DiskBufferStats extends QueueStats {
 /** A batch that reaches this size is written at once instead of at the end of the event-loop turn. */
 const MAX_PENDING_BYTES = 1024 * 1024;
 
+/** Returns the records of `replaced` whose ids lie in one of `runs`. Both lists are in id order. */
+function recordsInRuns(replaced: ReplacedPayload[], runs: SegmentRun[]): ReplacedPayload[] {
+  const inRuns: ReplacedPayload[] = [];
+  let runIndex = 0;
+  for (const record of replaced) {
+    while (runIndex < runs.length && runs[runIndex].lastId < record.id) runIndex += 1;
+    if (runIndex === runs.length) break;
+    if (runs[runIndex].firstId <= record.id) inRuns.push(record);
+  }
+  return inRuns;
+}
+
 /**
  * `new` until `open()`, `memory` while the directory cannot be opened (records are kept in
  * memory and opening is retried), `open` once records go to disk.
@@ -730,6 +742,7 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
   private writePending(midTurn = false): boolean {
     if (this.batch.empty) return true;
     const replaced = this.batch.seal();
+    const writtenRuns: SegmentRun[] = [];
     for (const run of this.batch.runs) {
       // Records pending for a deleted segment were acknowledged or dropped: they are not written.
       if (run.segment.removed) continue;
@@ -737,23 +750,32 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
         this.writeRun(run);
       } catch (error) {
         this.failAppend(error, run);
+        // The runs before the failed one stay on disk, with the payloads replaced in them.
+        if (replaced !== null) this.reportReplacedPayloads(replaced, writtenRuns);
         return false;
       }
+      writtenRuns.push(run);
     }
     this.batch.clear();
     this.tail.markWritten(midTurn);
     this.failing = false;
     if (this.fsyncMode === 'batch') this.fsyncScheduler.request();
     else if (this.fsyncMode === 'never') this.closeSealedSegmentFiles();
-    if (replaced !== null) this.reportReplacedPayloads(replaced);
+    if (replaced !== null) this.reportReplacedPayloads(replaced, writtenRuns);
     return true;
   }
 
-  /** Makes the cached copies match what was stored for payloads pushed with a wrong size, and warns once per write. */
-  private reportReplacedPayloads(replaced: ReplacedPayload[]): void {
-    for (const record of replaced) this.tail.replacePayload(record.id, record.stored);
-    const first = replaced[0];
-    const more = replaced.length > 1 ? ` (and ${replaced.length - 1} more records in the same write)` : '';
+  /**
+   * Makes the cached copies match what was stored for payloads pushed with a wrong size, and
+   * warns once per write. Only the records in `writtenRuns` count, because the others were
+   * dropped or acknowledged before the write, or their write failed.
+   */
+  private reportReplacedPayloads(replaced: ReplacedPayload[], writtenRuns: SegmentRun[]): void {
+    const stored = recordsInRuns(replaced, writtenRuns);
+    if (stored.length === 0) return;
+    for (const record of stored) this.tail.replacePayload(record.id, record.stored);
+    const first = stored[0];
+    const more = stored.length > 1 ? ` (and ${stored.length - 1} more records in the same write)` : '';
     this.emit(
       'warning',
       new InvalidEventError(
