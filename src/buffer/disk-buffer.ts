@@ -577,6 +577,9 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
     if (this.state !== 'open') return;
     try {
       this.endTurn();
+      // `warning` listeners of that write may push again, so their records get one more write.
+      // NOTE: records that listeners push during the second write are lost.
+      if (!this.batch.empty) this.endTurn();
       if (this.fsyncMode === 'batch') {
         for (const fd of this.collectUnsyncedDescriptors()) this.fs.fsyncSync(fd);
       }
