@@ -41,6 +41,9 @@ export class FrameBatch {
     let ascii = true;
     let payloadBytes = 0;
     let originals: Map<number, string> | undefined;
+    // Octet counting: the first record of `text` and the bytes its frames take when every size is right.
+    let chunkStart = 0;
+    let chunkBytes = 0;
 
     for (let index = 0; index < records.length; index += 1) {
       const record = records[index];
@@ -49,7 +52,9 @@ export class FrameBatch {
       ascii &&= record.bytes === record.payload.length;
 
       if (octetCounting) {
-        text += octetCountingPrefix(record.bytes) + record.payload;
+        const prefix = octetCountingPrefix(record.bytes);
+        text += prefix + record.payload;
+        chunkBytes += prefix.length + record.bytes;
       } else if (record.payload.includes('\n') || record.payload.includes('\r')) {
         text += frameLf(record.payload, newlineEscape);
         ascii = false; // The escapes may contain any character.
@@ -59,13 +64,22 @@ export class FrameBatch {
         text += `${record.payload}\n`;
       }
 
-      if (text.length >= CHUNK_CHARS) {
-        this.chunks.push(encode(text, ascii));
+      if (text.length >= CHUNK_CHARS || (index === records.length - 1 && text !== '')) {
+        let data = encode(text, ascii);
+        if (octetCounting && data.length !== chunkBytes) {
+          // A record's `bytes` was not its UTF-8 length, so MSG-LEN would cut the stream in the
+          // wrong places from that frame on. The chunk is framed again with measured lengths.
+          const framed = frameMeasured(records, chunkStart, index + 1);
+          data = framed.data;
+          payloadBytes += framed.payloadBytes - (chunkBytes - prefixBytes(records, chunkStart, index + 1));
+        }
+        this.chunks.push(data);
         text = '';
         ascii = true;
+        chunkStart = index + 1;
+        chunkBytes = 0;
       }
     }
-    if (text !== '') this.chunks.push(encode(text, ascii));
 
     this.ids = ids;
     this.payloadBytes = payloadBytes;
@@ -124,6 +138,26 @@ function octetCountingPrefix(bytes: number): string {
     PREFIXES[bytes] = prefix;
   }
   return prefix;
+}
+
+/** Returns the bytes that the `MSG-LEN SP` prefixes of records `from` to before `to` take, as framed with their stated sizes. */
+function prefixBytes(records: readonly QueueRecord[], from: number, to: number): number {
+  let bytes = 0;
+  for (let index = from; index < to; index += 1) bytes += octetCountingPrefix(records[index].bytes).length;
+  return bytes;
+}
+
+/** Frames records `from` to before `to` with octet counting and their measured UTF-8 lengths. */
+function frameMeasured(records: readonly QueueRecord[], from: number, to: number): { data: Buffer; payloadBytes: number } {
+  let text = '';
+  let payloadBytes = 0;
+  for (let index = from; index < to; index += 1) {
+    const payload = records[index].payload;
+    const bytes = Buffer.byteLength(payload, 'utf8');
+    text += octetCountingPrefix(bytes) + payload;
+    payloadBytes += bytes;
+  }
+  return { data: Buffer.from(text, 'utf8'), payloadBytes };
 }
 
 /** Encodes frames as UTF-8. ASCII text takes the latin1 path, which gives the same bytes with a plain copy. */

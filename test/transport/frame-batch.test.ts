@@ -66,3 +66,24 @@ test('FrameBatch - a lone surrogate comes back as U+FFFD with the same bytes', (
   assert.equal(decoded.bytes, original.bytes);
   assert.deepEqual(Buffer.from(decoded.payload, 'utf8'), Buffer.from(original.payload, 'utf8'));
 });
+
+// A queue record whose `bytes` is not the UTF-8 length of its payload, next to a non-ASCII one,
+// must not shift the octet-counted frames that follow it: MSG-LEN is measured again for that chunk.
+test('FrameBatch - wrong sizes keep frames intact', () => {
+  const records: QueueRecord[] = [
+    record(1, 'before'),
+    { id: 2, payload: 'café', bytes: 4 },
+    record(3, 'Grüße'),
+    { id: 4, payload: 'plain', bytes: 9 },
+    record(5, 'after'),
+  ];
+  const batch = new FrameBatch(records, true, ESCAPE);
+  const expected = records.map((entry) => frameOctetCounting(entry.payload, Buffer.byteLength(entry.payload, 'utf8'))).join('');
+
+  assert.equal(Buffer.concat(batch.chunks).toString('utf8'), expected);
+  assert.deepEqual(
+    batch.records().map((entry) => entry.payload),
+    records.map((entry) => entry.payload),
+  );
+  assert.equal(batch.payloadBytes, records.reduce((sum, entry) => sum + Buffer.byteLength(entry.payload, 'utf8'), 0));
+});
