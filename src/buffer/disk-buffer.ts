@@ -592,7 +592,17 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
     this.state = 'closing';
     if (this.intervalTimer !== null) clearInterval(this.intervalTimer);
     this.intervalTimer = null;
-    this.endTurn();
+    // A `warning` or `drop` listener may throw, for example by pushing to this closing buffer.
+    // The files are closed all the same, and `close()` then rejects with the first such error.
+    let listenerError: unknown;
+    const run = (step: () => void): void => {
+      try {
+        step();
+      } catch (error) {
+        listenerError ??= error;
+      }
+    };
+    run(() => this.endTurn());
     if (this.fsyncMode !== 'never') {
       try {
         await this.fsyncScheduler.waitForCycle();
@@ -602,8 +612,8 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
     }
     await new Promise<void>((resolve) => this.fsyncScheduler.whenIdle(resolve));
     // Acknowledgements that arrived during the fsync go to the page cache at least.
-    this.writeMetadata();
-    this.deleteRetiredSegments();
+    run(() => this.writeMetadata());
+    run(() => this.deleteRetiredSegments());
     for (const segment of this.segments) this.closeSegmentFile(segment);
     this.reader?.close();
     this.reader = null;
@@ -615,6 +625,7 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
     this.directoryFd = null;
     removeExitFlush(this);
     this.state = 'closed';
+    if (listenerError !== undefined) throw listenerError;
   }
 
   // ----- capacity -----
