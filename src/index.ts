@@ -11,6 +11,7 @@ export type { ReconnectOptions, Upstream, UpstreamStats, UpstreamStatusChange } 
 export { FailoverStrategy } from './strategy/failover.js';
 export type { FailoverStrategyOptions } from './strategy/failover.js';
 export { RoundRobinStrategy } from './strategy/round-robin.js';
+export type { RoundRobinStrategyOptions } from './strategy/round-robin.js';
 export type { Strategy, UpstreamStatus, UpstreamView } from './strategy/strategy.js';
 
 export * from './buffer/index.js';

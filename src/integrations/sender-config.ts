@@ -31,6 +31,8 @@ export interface SenderConfig extends Omit<FormatOptions, 'now'> {
   strategy?: StrategyName;
   /** Failover only: probes a recovered upstream must pass before it takes traffic back. Default 3. */
   failbackProbes?: number;
+  /** Round robin only: consecutive records of a batch that go to the upstream of one pick. Default 64. */
+  recordsPerPick?: number;
   /** Directory of a DiskBuffer that keeps undelivered events across restarts. Default: a memory queue. */
   bufferDir?: string;
   /** DiskBuffer options, used with `bufferDir`. */
@@ -56,6 +58,7 @@ export const SENDER_CONFIG_KEYS: readonly string[] = [
   'upstreams',
   'strategy',
   'failbackProbes',
+  'recordsPerPick',
   'bufferDir',
   'buffer',
   'pool',
@@ -98,7 +101,7 @@ export function checkSenderConfig(config: unknown, extraKeys: readonly string[] 
     }
   }
 
-  const { upstreams, strategy, failbackProbes, bufferDir, buffer, pool } = config;
+  const { upstreams, strategy, failbackProbes, recordsPerPick, bufferDir, buffer, pool } = config;
   if (!Array.isArray(upstreams) || upstreams.length === 0) {
     throw new InvalidOptionError(
       `Invalid upstreams ${describe(upstreams)}: expected a non-empty array of URLs such as "tcp://127.0.0.1:5140"`,
@@ -109,6 +112,9 @@ export function checkSenderConfig(config: unknown, extraKeys: readonly string[] 
   }
   if (failbackProbes !== undefined && strategy === 'round-robin') {
     throw new InvalidOptionError('Invalid failbackProbes: it applies to the failover strategy only; remove it or use strategy "failover"');
+  }
+  if (recordsPerPick !== undefined && strategy !== 'round-robin') {
+    throw new InvalidOptionError('Invalid recordsPerPick: it applies to the round-robin strategy only; remove it or use strategy "round-robin"');
   }
   if (bufferDir !== undefined && (typeof bufferDir !== 'string' || bufferDir === '')) {
     throw new InvalidOptionError(`Invalid bufferDir ${describe(bufferDir)}: expected a directory path`);
@@ -131,13 +137,14 @@ export function createSenderFromConfig(config: SenderConfig): SyslogSender {
     upstreams,
     strategy: strategyName,
     failbackProbes,
+    recordsPerPick,
     bufferDir,
     buffer: bufferOptions,
     pool: poolOptions,
     ...senderOptions
   } = config;
   const strategy =
-    strategyName === 'round-robin' ? new RoundRobinStrategy() : new FailoverStrategy({ failbackProbes });
+    strategyName === 'round-robin' ? new RoundRobinStrategy({ recordsPerPick }) : new FailoverStrategy({ failbackProbes });
   const pool = new UpstreamPool(upstreams, { ...poolOptions, strategy });
   const buffer =
     bufferDir === undefined

@@ -93,6 +93,7 @@ export class UpstreamPool extends EventEmitter<UpstreamPoolEvents> {
     if (typeof this.strategy?.select !== 'function') {
       throw new InvalidOptionError('Invalid strategy: expected an object with a select(upstreams, record) method');
     }
+    checkRecordsPerSelect(this.strategy);
     const connectTimeoutMs = positive('connectTimeoutMs', options.connectTimeoutMs ?? 5_000);
     const stallTimeoutMs = positive('stallTimeoutMs', options.stallTimeoutMs ?? 15_000);
     const replayWindowMs = nonNegative('replayWindowMs', options.replayWindowMs ?? 10_000);
@@ -200,6 +201,18 @@ function nonNegative(name: string, value: number): number {
     throw new InvalidOptionError(`Invalid ${name} ${describe(value)}: expected a number from 0 to ${MAX_TIMER_MS}`);
   }
   return value;
+}
+
+/** Rejects a `recordsPerSelect` that cannot split a batch into runs: with 0, routing would never advance. */
+function checkRecordsPerSelect(strategy: Strategy): void {
+  const value: unknown = strategy.recordsPerSelect;
+  if (value === undefined) return;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+    throw new InvalidOptionError(
+      `Invalid recordsPerSelect ${describe(value)} of strategy ${JSON.stringify(strategy.name)}: ` +
+        'expected a positive integer, or undefined to select an upstream for every record',
+    );
+  }
 }
 
 function boolean(name: string, value: unknown): boolean {

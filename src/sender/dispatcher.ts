@@ -152,9 +152,9 @@ export class Dispatcher {
 }
 
 /**
- * Asks the strategy for each record's upstream, in order, and stops at the first record that has
- * none or whose upstream is not writable. Returns the records routed so far, grouped by upstream
- * in order, and how many they are.
+ * Asks the strategy for the upstream of each run of `strategy.recordsPerSelect` records (of each
+ * record by default), in order, and stops at the first run that has none or whose upstream is not
+ * writable. Returns the records routed so far, grouped by upstream in order, and how many they are.
  *
  * An exclusive strategy (failover) selects once, for the first record, and its choice takes the
  * whole batch. While every record goes to one upstream, as with a single collector, the group is
@@ -172,30 +172,36 @@ function route(
     if (upstream === undefined || !upstream.writable) return { groups: new Map(), routed: 0 };
     return { groups: new Map([[upstream, batch]]), routed: batch.length };
   }
+  const runLength = strategy.recordsPerSelect ?? 1;
   let single: Upstream | undefined;
   let groups: Map<Upstream, QueueRecord[]> | undefined;
   let routed = 0;
-  for (; routed < batch.length; routed += 1) {
-    const record = batch[routed];
-    const upstream = strategy.select(upstreams, record) as Upstream | undefined;
+  while (routed < batch.length) {
+    const upstream = strategy.select(upstreams, batch[routed]) as Upstream | undefined;
     if (upstream === undefined) break;
+    const runEnd = Math.min(routed + runLength, batch.length);
     if (groups === undefined) {
-      if (upstream === single) continue;
+      if (upstream === single) {
+        routed = runEnd;
+        continue;
+      }
       if (single === undefined) {
         if (!upstream.writable) break;
         single = upstream;
+        routed = runEnd;
         continue;
       }
-      // A second upstream: from here on every record is copied into its group.
+      // A second upstream: from here on every run is copied into its group.
       groups = new Map([[single, batch.slice(0, routed)]]);
     }
-    const group = groups.get(upstream);
-    if (group !== undefined) {
-      group.push(record);
-    } else {
+    let group = groups.get(upstream);
+    if (group === undefined) {
       if (!upstream.writable) break;
-      groups.set(upstream, [record]);
+      group = [];
+      groups.set(upstream, group);
     }
+    for (let index = routed; index < runEnd; index += 1) group.push(batch[index]);
+    routed = runEnd;
   }
   if (groups !== undefined) return { groups, routed };
   if (single === undefined) return { groups: new Map(), routed };

@@ -23,9 +23,10 @@ export interface UpstreamView {
 }
 
 /**
- * Chooses the upstream for each record. The pool owns connections and health; a strategy only
- * decides "which upstream next". `select` returns undefined to make the record wait (for example
- * while the preferred upstream is busy), and the sender asks again when something changes.
+ * Chooses the upstream for each record, or for each run of records (see `recordsPerSelect`). The
+ * pool owns connections and health; a strategy only decides "which upstream next". `select`
+ * returns undefined to make the record wait (for example while the preferred upstream is busy),
+ * and the sender calls it again when something changes.
  */
 export interface Strategy {
   readonly name: string;
@@ -35,5 +36,13 @@ export interface Strategy {
    * upstream as a `switch` event.
    */
   readonly exclusive?: boolean;
+  /**
+   * Length of the run of consecutive records in a batch that one `select` call places. The sender
+   * calls `select` with the first record of each run and sends the whole run to the upstream it
+   * returns. The last run of a batch may be shorter. When absent or 1, `select` is called for
+   * every record, which a strategy that routes by record content needs. `UpstreamPool` rejects a
+   * value that is not a positive safe integer. Exclusive strategies ignore it.
+   */
+  readonly recordsPerSelect?: number;
   select(upstreams: readonly UpstreamView[], record: QueueRecord): UpstreamView | undefined;
 }

@@ -45,7 +45,11 @@ test('SyslogSender - unresolvable upstream joins once lookup works', async (t) =
       [`tcp://127.0.0.1:${first.port}`, `tcp://${BROKEN_NAME}:${second.port}`],
       // The pool turns active probes off for a custom connector anyway. The option stays explicit,
       // because an active probe would send the name to the system resolver, past the fake one.
-      { strategy: new RoundRobinStrategy(), connectors: { tcp: connectWithFakeDns }, activeProbes: false },
+      {
+        strategy: new RoundRobinStrategy({ recordsPerPick: 1 }),
+        connectors: { tcp: connectWithFakeDns },
+        activeProbes: false,
+      },
     );
   });
   assert.ok(sender);

@@ -105,7 +105,7 @@ test('TLS transport - verifies each upstream by its own name', async (t) => {
       { url: `tls://127.0.0.1:${first.port}`, tls: { ca: trusted.ca, servername: LOGS1 } },
       { url: `tls://127.0.0.1:${second.port}`, tls: { ca: trusted.ca, servername: LOGS2 } },
     ],
-    { strategy: new RoundRobinStrategy() },
+    { strategy: new RoundRobinStrategy({ recordsPerPick: 1 }) },
   );
   t.after(() => sender.close(1_000));
 
