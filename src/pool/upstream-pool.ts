@@ -93,7 +93,7 @@ export class UpstreamPool extends EventEmitter<UpstreamPoolEvents> {
     if (typeof this.strategy?.select !== 'function') {
       throw new InvalidOptionError('Invalid strategy: expected an object with a select(upstreams, record) method');
     }
-    checkRecordsPerSelect(this.strategy);
+    recordsPerSelectOf(this.strategy);
     const connectTimeoutMs = positive('connectTimeoutMs', options.connectTimeoutMs ?? 5_000);
     const stallTimeoutMs = positive('stallTimeoutMs', options.stallTimeoutMs ?? 15_000);
     const replayWindowMs = nonNegative('replayWindowMs', options.replayWindowMs ?? 10_000);
@@ -203,16 +203,20 @@ function nonNegative(name: string, value: number): number {
   return value;
 }
 
-/** Rejects a `recordsPerSelect` that cannot split a batch into runs: with 0, routing would never advance. */
-function checkRecordsPerSelect(strategy: Strategy): void {
+/**
+ * Returns the strategy's `recordsPerSelect`, 1 when it is undefined. Throws InvalidOptionError for
+ * a value that cannot split a batch into runs: with 0, routing would never advance.
+ */
+export function recordsPerSelectOf(strategy: Strategy): number {
   const value: unknown = strategy.recordsPerSelect;
-  if (value === undefined) return;
+  if (value === undefined) return 1;
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
     throw new InvalidOptionError(
       `Invalid recordsPerSelect ${describe(value)} of strategy ${JSON.stringify(strategy.name)}: ` +
         'expected a positive integer, or undefined to select an upstream for every record',
     );
   }
+  return value;
 }
 
 function boolean(name: string, value: unknown): boolean {

@@ -1,6 +1,6 @@
 import type { EventQueue, QueueRecord } from '../buffer/queue.js';
 import type { Upstream } from '../pool/upstream.js';
-import type { UpstreamPool } from '../pool/upstream-pool.js';
+import { recordsPerSelectOf, type UpstreamPool } from '../pool/upstream-pool.js';
 import type { Strategy } from '../strategy/strategy.js';
 import { StrategyError } from '../errors.js';
 import { AckTracker } from './ack-tracker.js';
@@ -87,15 +87,20 @@ export class Dispatcher {
       for (;;) {
         const batch = this.take();
         if (batch.length === 0) return;
+        // The pool checked recordsPerSelect at construction, but a getter can return another value
+        // later. A run length that is not a positive integer would never advance or skip records.
+        let runLength: number;
+        try {
+          runLength = strategy.exclusive ? 1 : recordsPerSelectOf(strategy);
+        } catch (error) {
+          this.postpone(batch, error instanceof Error ? error : new StrategyError(strategy.name, error));
+          return;
+        }
         let routing: ReturnType<typeof route>;
         try {
-          routing = route(batch, strategy, upstreams);
+          routing = route(batch, strategy, upstreams, runLength);
         } catch (error) {
-          // A custom strategy that throws must not crash the host: the batch waits, and routing
-          // is tried again after a pause instead of in a tight loop.
-          this.putBack(batch);
-          this.onStrategyError(new StrategyError(strategy.name, error));
-          setTimeout(() => this.schedule(), STRATEGY_RETRY_MS).unref();
+          this.postpone(batch, new StrategyError(strategy.name, error));
           return;
         }
         const { groups, routed } = routing;
@@ -114,6 +119,16 @@ export class Dispatcher {
     } finally {
       this.pumping = false;
     }
+  }
+
+  /**
+   * Keeps `batch` for later and reports `error`, after a strategy failed. A custom strategy must not
+   * crash the host, so routing is tried again after a pause instead of in a tight loop.
+   */
+  private postpone(batch: QueueRecord[], error: Error): void {
+    this.putBack(batch);
+    this.onStrategyError(error);
+    setTimeout(() => this.schedule(), STRATEGY_RETRY_MS).unref();
   }
 
   private take(): QueueRecord[] {
@@ -152,9 +167,9 @@ export class Dispatcher {
 }
 
 /**
- * Asks the strategy for the upstream of each run of `strategy.recordsPerSelect` records (of each
- * record by default), in order, and stops at the first run that has none or whose upstream is not
- * writable. Returns the records routed so far, grouped by upstream in order, and how many they are.
+ * Asks the strategy for the upstream of each run of `runLength` records, in order, and stops at the
+ * first run that has none or whose upstream is not writable. Returns the records routed so far,
+ * grouped by upstream in order, and how many they are.
  *
  * An exclusive strategy (failover) selects once, for the first record, and its choice takes the
  * whole batch. While every record goes to one upstream, as with a single collector, the group is
@@ -165,6 +180,7 @@ function route(
   batch: QueueRecord[],
   strategy: Strategy,
   upstreams: readonly Upstream[],
+  runLength: number,
 ): { groups: Map<Upstream, QueueRecord[]>; routed: number } {
   if (strategy.exclusive) {
     // All traffic goes to one upstream at a time, so one selection serves the whole batch.
@@ -172,7 +188,6 @@ function route(
     if (upstream === undefined || !upstream.writable) return { groups: new Map(), routed: 0 };
     return { groups: new Map([[upstream, batch]]), routed: batch.length };
   }
-  const runLength = strategy.recordsPerSelect ?? 1;
   let single: Upstream | undefined;
   let groups: Map<Upstream, QueueRecord[]> | undefined;
   let routed = 0;

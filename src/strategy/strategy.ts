@@ -41,7 +41,9 @@ export interface Strategy {
    * calls `select` with the first record of each run and sends the whole run to the upstream it
    * returns. The last run of a batch may be shorter. When absent or 1, `select` is called for
    * every record, which a strategy that routes by record content needs. `UpstreamPool` rejects a
-   * value that is not a positive safe integer. Exclusive strategies ignore it.
+   * value that is not a positive safe integer. The sender reads it again for every batch: an
+   * invalid value then keeps the batch queued, emits a `warning` and retries after 1 s.
+   * Exclusive strategies ignore it.
    */
   readonly recordsPerSelect?: number;
   select(upstreams: readonly UpstreamView[], record: QueueRecord): UpstreamView | undefined;
