@@ -31,7 +31,7 @@ export interface SenderConfig extends Omit<FormatOptions, 'now'> {
   strategy?: StrategyName;
   /** Failover only: probes a recovered upstream must pass before it takes traffic back. Default 3. */
   failbackProbes?: number;
-  /** Round robin only: consecutive records of a batch that go to the upstream of one pick. Default 64. */
+  /** Round robin only: maximum consecutive records of a batch that go to the upstream of one pick. Default 64. */
   recordsPerPick?: number;
   /** Directory of a DiskBuffer that keeps undelivered events across restarts. Default: a memory queue. */
   bufferDir?: string;

@@ -12,8 +12,9 @@ export const DEFAULT_RECORDS_PER_PICK = 64;
 
 export interface RoundRobinStrategyOptions {
   /**
-   * Consecutive records of a batch that go to the upstream of one pick. Default 64. With 1, the
-   * strategy picks an upstream for every record, and three upstreams get records 1, 4, 7 and so on.
+   * Maximum consecutive records of a batch that go to the upstream of one pick. Default 64. With 1,
+   * the strategy picks an upstream for every record, and three upstreams get records 1, 4, 7 and so
+   * on.
    */
   recordsPerPick?: number;
 }
@@ -24,7 +25,7 @@ export interface RoundRobinStrategyOptions {
  * the total weight from it. That spreads picks evenly instead of in bursts. Backups take part
  * only while no primary is up. An upstream that cannot take data right now is skipped.
  *
- * One pick places a run of `recordsPerPick` consecutive records of a batch, so that each
+ * One pick places a run of at most `recordsPerPick` consecutive records of a batch, so that each
  * connection encodes and writes a few long runs instead of every third record.
  */
 export class RoundRobinStrategy implements Strategy {

@@ -37,12 +37,13 @@ export interface Strategy {
    */
   readonly exclusive?: boolean;
   /**
-   * Length of the run of consecutive records in a batch that one `select` call places. The sender
-   * calls `select` with the first record of each run and sends the whole run to the upstream it
-   * returns. The last run of a batch may be shorter. When absent or 1, `select` is called for
-   * every record, which a strategy that routes by record content needs. `UpstreamPool` rejects a
-   * value that is not a positive safe integer. The sender reads it again for every batch: an
-   * invalid value then keeps the batch queued, emits a `warning` and retries after 1 s.
+   * Maximum length n of the run of consecutive records in a batch that one `select` call places.
+   * The sender calls `select` with the first record of each run and sends the whole run to the
+   * upstream it returns. A batch of m records makes ceil(m / n) runs whose lengths differ by at
+   * most one, so runs are shorter than n when n does not divide m. When absent or 1, `select` is
+   * called for every record, which a strategy that routes by record content needs. `UpstreamPool`
+   * rejects a value that is not a positive safe integer. The sender reads it again for every
+   * batch: an invalid value then keeps the batch queued, emits a `warning` and retries after 1 s.
    * Exclusive strategies ignore it.
    */
   readonly recordsPerSelect?: number;
