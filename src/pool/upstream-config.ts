@@ -1,6 +1,7 @@
 import net from 'node:net';
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import { InvalidOptionError } from '../errors.js';
+import { describe } from '../format/format-options.js';
 import type { TlsFileOptions } from '../transport/stream.js';
 import type { Framing, Protocol } from '../transport/options.js';
 
@@ -70,8 +71,10 @@ export function parseUpstream(input: string | UpstreamOptions, index: number): U
     throw new InvalidOptionError(`Invalid ${label}.port ${JSON.stringify(port)}: expected an integer from 1 to 65535`);
   }
   const weight = options.weight ?? 1;
-  if (!Number.isInteger(weight) || weight < 1) {
-    throw new InvalidOptionError(`Invalid ${label}.weight ${JSON.stringify(weight)}: expected a positive integer`);
+  // Safe integers keep the round-robin scores finite: two weights of 1e308 add up to Infinity, and
+  // the scores then turn NaN, so that no upstream is ever picked again.
+  if (typeof weight !== 'number' || !Number.isSafeInteger(weight) || weight < 1) {
+    throw new InvalidOptionError(`Invalid ${label}.weight ${describe(weight)}: expected a positive integer up to ${Number.MAX_SAFE_INTEGER}`);
   }
   if (options.framing !== undefined && options.framing !== 'octet-counting' && options.framing !== 'lf') {
     throw new InvalidOptionError(
