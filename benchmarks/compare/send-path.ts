@@ -56,17 +56,23 @@ class StubConnection extends EventEmitter<ConnectionEvents> implements Connectio
 
   write(records: readonly QueueRecord[]): void {
     const batch = new FrameBatch(records, true, DEFAULT_NEWLINE_ESCAPE);
+    // The stub's write completes at once, as a socket's does when the kernel takes the bytes.
+    batch.flushedAt = Date.now();
     this.batches.push(batch);
     this.waiting += batch.count;
     while (this.waiting > this.window) {
       const oldest = this.batches.shift()!;
       this.waiting -= oldest.count;
       this.emit('confirm', oldest.ids);
+      oldest.release();
     }
   }
 
   async end(): Promise<void> {
-    for (const batch of this.batches.splice(0)) this.emit('confirm', batch.ids);
+    for (const batch of this.batches.splice(0)) {
+      this.emit('confirm', batch.ids);
+      batch.release();
+    }
     this.waiting = 0;
     this.closed = true;
   }

@@ -1,5 +1,6 @@
 import type { QueueRecord } from '../buffer/queue.js';
 import { frameLf } from '../format/framing.js';
+import { POOLED_CHUNK_BYTES, giveChunkBuffer, takeChunkBuffer } from './chunk-pool.js';
 
 const SPACE = 0x20;
 const LF = 0x0a;
@@ -32,6 +33,9 @@ export class FrameBatch {
   private readonly octetCounting: boolean;
   /** LF framing: payloads that escaping changed, by index, because their original cannot be read back from the frame. */
   private readonly originals: Map<number, string> | undefined;
+  /** Buffers from the chunk pool that `chunks` are views of, given back by `release`. */
+  private pooled: Buffer[] | null = null;
+  private released = false;
 
   /** Frames `records` with octet counting (RFC 6587 section 3.4.1) or, without it, with an LF trailer and escaped CR and LF. */
   constructor(records: readonly QueueRecord[], octetCounting: boolean, newlineEscape: { lf: string; cr: string }) {
@@ -65,7 +69,15 @@ export class FrameBatch {
       }
 
       if (text.length >= CHUNK_CHARS || (index === records.length - 1 && text !== '')) {
-        let data = encode(text, ascii);
+        let data: Buffer;
+        if (ascii && text.length <= POOLED_CHUNK_BYTES) {
+          // latin1 gives the same bytes as UTF-8 for ASCII text, one per character.
+          const buffer = takeChunkBuffer();
+          (this.pooled ??= []).push(buffer);
+          data = buffer.subarray(0, buffer.write(text, 0, 'latin1'));
+        } else {
+          data = encode(text, ascii);
+        }
         if (octetCounting && data.length !== chunkBytes) {
           // A record's `bytes` was not its UTF-8 length, so MSG-LEN would cut the stream in the
           // wrong places from that frame on. The chunk is framed again with measured lengths.
@@ -91,8 +103,23 @@ export class FrameBatch {
     return this.ids.length;
   }
 
+  /**
+   * Gives the chunk buffers back to the pool once the batch has left the replay window. A batch
+   * whose write has not completed keeps them, because the socket may still read them. The batch
+   * cannot be decoded afterwards.
+   */
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    if (this.pooled === null || this.flushedAt === 0) return;
+    for (const buffer of this.pooled) giveChunkBuffer(buffer);
+    this.pooled = null;
+    this.chunks.length = 0;
+  }
+
   /** Decodes the records from the written bytes: the same ids, payloads and byte counts that were framed. */
   records(): QueueRecord[] {
+    if (this.released) throw new Error('FrameBatch.records() called after release()');
     const records: QueueRecord[] = [];
     let index = 0;
     for (const data of this.chunks) {

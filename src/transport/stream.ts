@@ -183,11 +183,17 @@ export class StreamConnection extends EventEmitter<ConnectionEvents> implements 
       this.windowHead += 1;
     }
     this.compactWindow();
-    for (const batch of confirmed) this.emit('confirm', batch.ids);
+    for (const batch of confirmed) {
+      this.emit('confirm', batch.ids);
+      batch.release();
+    }
   }
 
   private confirmAll(): void {
-    for (const batch of this.takeWindow()) this.emit('confirm', batch.ids);
+    for (const batch of this.takeWindow()) {
+      this.emit('confirm', batch.ids);
+      batch.release();
+    }
   }
 
   private takeWindow(): FrameBatch[] {
@@ -209,7 +215,10 @@ export class StreamConnection extends EventEmitter<ConnectionEvents> implements 
   private fail(error: Error): void {
     if (this.dead) return;
     const records: QueueRecord[] = [];
-    for (const batch of this.takeWindow()) for (const record of batch.records()) records.push(record);
+    for (const batch of this.takeWindow()) {
+      for (const record of batch.records()) records.push(record);
+      batch.release();
+    }
     this.shutdown(true);
     this.emit('fail', records, error);
   }

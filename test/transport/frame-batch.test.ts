@@ -87,3 +87,37 @@ test('FrameBatch - wrong sizes keep frames intact', () => {
   );
   assert.equal(batch.payloadBytes, records.reduce((sum, entry) => sum + Buffer.byteLength(entry.payload, 'utf8'), 0));
 });
+
+/** Returns ASCII records of about 170 bytes, so that a batch of them fills one pooled chunk. */
+function asciiRecords(firstId: number, count: number, label: string): QueueRecord[] {
+  return Array.from({ length: count }, (_, index) => record(firstId + index, `${label} ${index} ${'x'.repeat(160)}`));
+}
+
+// Chunk buffers come from a pool (src/transport/chunk-pool.ts). A batch gives them back in
+// release() only when its write completed: until then the socket may still read them, and a
+// failed connection decodes its records from them.
+test('FrameBatch - unwritten chunks stay out of the pool', () => {
+  const first = new FrameBatch(asciiRecords(1, 100, 'first'), true, ESCAPE);
+  const before = Buffer.from(Buffer.concat(first.chunks));
+  first.release();
+
+  const second = new FrameBatch(asciiRecords(101, 100, 'second'), true, ESCAPE);
+  assert.notEqual(second.chunks[0].buffer, first.chunks[0].buffer, 'the unwritten chunk was not reused');
+  assert.deepEqual(Buffer.concat(first.chunks), before, 'the unwritten chunk kept its bytes');
+});
+
+test('FrameBatch - written chunks are reused after release', () => {
+  const first = new FrameBatch(asciiRecords(1, 100, 'first'), true, ESCAPE);
+  const buffer = first.chunks[0].buffer;
+  first.flushedAt = Date.now();
+  first.release();
+  assert.equal(first.chunks.length, 0);
+  assert.throws(() => first.records(), /after release/);
+
+  const second = new FrameBatch(asciiRecords(101, 100, 'second'), true, ESCAPE);
+  assert.equal(second.chunks[0].buffer, buffer, 'the written chunk was reused');
+  assert.deepEqual(
+    second.records().map((entry) => entry.payload),
+    asciiRecords(101, 100, 'second').map((entry) => entry.payload),
+  );
+});
