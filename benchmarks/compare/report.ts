@@ -198,7 +198,13 @@ function verdicts(outcomes: ScenarioOutcome[]): Verdict[] {
 
 export function formatReport(outcomes: ScenarioOutcome[], run: { seconds: number; quick: boolean }): string {
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
-  const flood = outcomes.find((outcome) => outcome.scenario.kind === 'sender')?.scenario as SenderScenario | undefined;
+  const senders = outcomes.map((outcome) => outcome.scenario).filter((scenario): scenario is SenderScenario => scenario.kind === 'sender');
+  const flood = senders.find((scenario) => !scenario.interleaved) ?? senders[0];
+  const interleavedRounds = senders.find((scenario) => scenario.interleaved)?.floodRounds;
+  const roundsText =
+    interleavedRounds !== undefined && flood !== undefined && interleavedRounds !== flood.floodRounds
+      ? `the median of ${flood.floodRounds} rounds (${interleavedRounds} for the rows that take turns)`
+      : `the median of ${flood?.floodRounds} rounds`;
   const lines: string[] = [
     '',
     `# Sender benchmark${run.quick ? ' (--quick)' : ''}`,
@@ -206,7 +212,7 @@ export function formatReport(outcomes: ScenarioOutcome[], run: { seconds: number
     `Node.js ${process.version}, ${os.cpus().length} cores (${cpu}), finished in ${run.seconds.toFixed(0)} s.`,
     flood
       ? `Flood: ${integer(flood.floodEvents)} events after ${integer(flood.warmupEvents)} warm-up events, ` +
-        `the median of ${flood.floodRounds} rounds; paced: ` +
+        `${roundsText}; paced: ` +
         `${integer(flood.pacedRate)} events/s for ${flood.pacedSeconds} s. Ratios compare rows of this run only.`
       : '',
     '',
