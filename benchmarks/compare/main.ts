@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatReport, type ScenarioOutcome } from './report.js';
+import type { BacklogResult } from './backlog.js';
 import type { RunnerResult } from './runner.js';
 import type { QueueKind, Scenario, SenderScenario, SinkPorts, SinkReply, SinkRequest } from './shared.js';
 
@@ -91,7 +92,8 @@ function buildScenarios(quick: boolean): Scenario[] {
   const backlogs: Scenario[] = [];
   for (const queue of ['disk-batch', 'memory'] as const) {
     for (const events of [smallBacklog, smallBacklog * 10]) {
-      backlogs.push({ kind: 'backlog', name: `backlog ${queue} ${events}`, queue, events, drainWindowOf: smallBacklog, timeoutMs: 120_000 });
+      // Five runs: the drain window of the smaller backlog lasts about 40 ms, so one run is one noisy sample.
+      backlogs.push({ kind: 'backlog', name: `backlog ${queue} ${events}`, queue, events, drainWindowOf: smallBacklog, repeats: quick ? 1 : 5, timeoutMs: 120_000 });
     }
   }
   return [...scenarios, ...backlogs];
@@ -267,6 +269,40 @@ async function runInterleaved(
   return results;
 }
 
+/** Returns the median of `values`, the upper one of the two middle values for an even count. */
+function median(values: number[]): number {
+  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+}
+
+/**
+ * Combines the runs of one backlog scenario: the median of every rate, and the highest RSS and
+ * heap peaks, so that the memory target is judged on the worst run. The first failed run is
+ * returned as it is.
+ */
+function combineBacklogRuns(results: RunnerResult[]): RunnerResult {
+  const failed = results.find((result) => result.kind !== 'backlog');
+  if (failed !== undefined) return failed;
+  const runs = results.map((result) => (result as Extract<RunnerResult, { kind: 'backlog' }>).backlog);
+  const medianOf = (field: (run: BacklogResult) => number): number => median(runs.map(field));
+  const maxOf = (field: (run: BacklogResult) => number): number => Math.max(...runs.map(field));
+  return {
+    kind: 'backlog',
+    backlog: {
+      ...runs[0],
+      rssIdleMiB: medianOf((run) => run.rssIdleMiB),
+      rssPeakAboveIdleMiB: maxOf((run) => run.rssPeakAboveIdleMiB),
+      heapPeakAboveIdleMiB: maxOf((run) => run.heapPeakAboveIdleMiB),
+      spoolRateShallow: medianOf((run) => run.spoolRateShallow),
+      spoolRateDeep: medianOf((run) => run.spoolRateDeep),
+      spoolRate: medianOf((run) => run.spoolRate),
+      drainRateWindow: medianOf((run) => run.drainRateWindow),
+      drainRate: medianOf((run) => run.drainRate),
+      drainCpuMicrosPerEvent: medianOf((run) => run.drainCpuMicrosPerEvent),
+      counted: Math.min(...runs.map((run) => run.counted)),
+    },
+  };
+}
+
 function describeOutcome(outcome: ScenarioOutcome): string {
   const { result } = outcome;
   if (result.kind === 'error') return `error: ${result.message.split('\n')[0]}`;
@@ -317,7 +353,16 @@ async function main(): Promise<void> {
       continue;
     }
     const scenarioStart = performance.now();
-    const result = await runScenario(scenario, sink, runnerEnv, options.cpuProfileDirectory);
+    let result: RunnerResult;
+    if (scenario.kind === 'backlog') {
+      const results: RunnerResult[] = [];
+      for (let run = 0; run < scenario.repeats; run += 1) {
+        results.push(await runScenario(scenario, sink, runnerEnv, options.cpuProfileDirectory));
+      }
+      result = combineBacklogRuns(results);
+    } else {
+      result = await runScenario(scenario, sink, runnerEnv, options.cpuProfileDirectory);
+    }
     const outcome = { scenario, result };
     outcomes.push(outcome);
     const scenarioSeconds = (performance.now() - scenarioStart) / 1000;

@@ -78,6 +78,8 @@ export interface BacklogScenario {
   events: number;
   /** The smaller backlog of the comparison, which sets the window of frames whose drain rate is compared. */
   drainWindowOf: number;
+  /** Runs of the scenario, each in a process of its own; the report shows the median of each rate. */
+  repeats: number;
   timeoutMs: number;
 }
 
