@@ -121,8 +121,8 @@ async function runFlood(scenario: SenderScenario, sender: SenderUnderTest, base:
 }
 
 /**
- * For an interleaved scenario, reports to the orchestrator that this runner is ready for its next
- * step and waits for its turn; otherwise returns at once.
+ * Waits for this runner's turn when the scenario is interleaved, and returns at once otherwise.
+ * The runner first reports to the orchestrator that it is ready for its next step.
  */
 async function waitForTurn(scenario: SenderScenario): Promise<void> {
   if (!scenario.interleaved) return;

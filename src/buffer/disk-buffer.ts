@@ -340,8 +340,8 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
     // A size equal to the UTF-16 length states an ASCII payload, which `PendingBatch.seal`
     // verifies. Any other size is measured here, so a wrong one costs only time.
     const payloadBytes = bytes === payload.length ? bytes : Buffer.byteLength(payload, 'utf8');
+    if (payloadBytes > this.maxPayloadBytes) return this.dropNewest('oversize');
     if (this.inMemory) {
-      if (payloadBytes > this.maxPayloadBytes) return this.dropNewest('oversize');
       const size = RECORD_HEADER_BYTES + payloadBytes;
       this.lastRecordBytes = size;
       return this.holdInMemory({ payload, bytes: payloadBytes, size });
@@ -382,10 +382,10 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
 
   /**
    * Appends a record of `payloadBytes` UTF-8 bytes (see `PendingBatch.add`) to the pending batch
-   * under the full policy. Returns its disk id, or -1 when it was dropped.
+   * under the full policy. Returns its disk id, or -1 when it was dropped. `push` has already
+   * dropped payloads above the largest size.
    */
   private append(payload: string, payloadBytes: number): number {
-    if (payloadBytes > this.maxPayloadBytes) return this.dropNewest('oversize');
     const size = RECORD_HEADER_BYTES + payloadBytes;
     // The full policy runs before the record joins the batch, because its `drop` and `warning`
     // listeners may push again.

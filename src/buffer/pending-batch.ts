@@ -151,11 +151,7 @@ export class PendingBatch {
       let text = payloads[first];
       let expected = sizes[first];
       let end = first + 1;
-      while (
-        end < count &&
-        starts[end] === starts[end - 1] + RECORD_HEADER_BYTES + sizes[end - 1] &&
-        text.length + payloads[end].length < GROUP_CHARS
-      ) {
+      while (end < count && starts[end] === this.endOf(end - 1) && text.length + payloads[end].length < GROUP_CHARS) {
         text += HEADER_PLACEHOLDER + payloads[end];
         expected += RECORD_HEADER_BYTES + sizes[end];
         end += 1;
@@ -177,16 +173,12 @@ export class PendingBatch {
     // Checksums, one call for each stretch of records that follow each other (a segment header ends one).
     for (let first = 0; first < count; ) {
       let end = first + 1;
-      while (end < count && starts[end] === starts[end - 1] + RECORD_HEADER_BYTES + sizes[end - 1]) end += 1;
-      this.sealRange(starts[first], starts[end - 1] + RECORD_HEADER_BYTES + sizes[end - 1]);
+      while (end < count && starts[end] === this.endOf(end - 1)) end += 1;
+      this.sealRange(starts[first], this.endOf(end - 1));
       first = end;
     }
 
-    this.segmentHeaders = [];
-    this.payloads = [];
-    this.starts = [];
-    this.ids = [];
-    this.sizes = [];
+    this.forgetRecords();
     return replaced;
   }
 
@@ -199,11 +191,7 @@ export class PendingBatch {
   clear(): void {
     this.used = 0;
     this.runList = [];
-    this.segmentHeaders = [];
-    this.payloads = [];
-    this.starts = [];
-    this.ids = [];
-    this.sizes = [];
+    this.forgetRecords();
     if (this.arena !== null) this.buffer = this.arena.bytes;
     else if (this.buffer.length > 2 * INITIAL_CAPACITY) this.buffer = Buffer.allocUnsafe(INITIAL_CAPACITY);
   }
@@ -226,6 +214,20 @@ export class PendingBatch {
       this.buffer.write(stored, this.starts[index] + RECORD_HEADER_BYTES, bytes, 'utf8');
     }
     return replaced;
+  }
+
+  /** Returns the offset just past record `index` of those added since the last `seal`. */
+  private endOf(index: number): number {
+    return this.starts[index] + RECORD_HEADER_BYTES + this.sizes[index];
+  }
+
+  /** Drops the records added since the last `seal`, once they are encoded or no longer written. */
+  private forgetRecords(): void {
+    this.segmentHeaders = [];
+    this.payloads = [];
+    this.starts = [];
+    this.ids = [];
+    this.sizes = [];
   }
 
   /** Stores the checksums of the records from `start` to `end`, in WebAssembly while the batch is in the arena. */

@@ -45,9 +45,11 @@ export class FrameBatch {
     let ascii = true;
     let payloadBytes = 0;
     let originals: Map<number, string> | undefined;
-    // Octet counting: the first record of `text` and the bytes its frames take when every size is right.
+    // Octet counting: the first record of `text`, the bytes its frames take when every size is
+    // right, and the payload bytes those sizes state.
     let chunkStart = 0;
     let chunkBytes = 0;
+    let chunkPayloadBytes = 0;
 
     for (let index = 0; index < records.length; index += 1) {
       const record = records[index];
@@ -59,6 +61,7 @@ export class FrameBatch {
         const prefix = octetCountingPrefix(record.bytes);
         text += prefix + record.payload;
         chunkBytes += prefix.length + record.bytes;
+        chunkPayloadBytes += record.bytes;
       } else if (record.payload.includes('\n') || record.payload.includes('\r')) {
         text += frameLf(record.payload, newlineEscape);
         ascii = false; // The escapes may contain any character.
@@ -83,13 +86,14 @@ export class FrameBatch {
           // wrong places from that frame on. The chunk is framed again with measured lengths.
           const framed = frameMeasured(records, chunkStart, index + 1);
           data = framed.data;
-          payloadBytes += framed.payloadBytes - (chunkBytes - prefixBytes(records, chunkStart, index + 1));
+          payloadBytes += framed.payloadBytes - chunkPayloadBytes;
         }
         this.chunks.push(data);
         text = '';
         ascii = true;
         chunkStart = index + 1;
         chunkBytes = 0;
+        chunkPayloadBytes = 0;
       }
     }
 
@@ -165,13 +169,6 @@ function octetCountingPrefix(bytes: number): string {
     PREFIXES[bytes] = prefix;
   }
   return prefix;
-}
-
-/** Returns the bytes that the `MSG-LEN SP` prefixes of records `from` to before `to` take, as framed with their stated sizes. */
-function prefixBytes(records: readonly QueueRecord[], from: number, to: number): number {
-  let bytes = 0;
-  for (let index = from; index < to; index += 1) bytes += octetCountingPrefix(records[index].bytes).length;
-  return bytes;
 }
 
 /** Frames records `from` to before `to` with octet counting and their measured UTF-8 lengths. */
