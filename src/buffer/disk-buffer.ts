@@ -6,17 +6,17 @@ import { type DiskBufferOptions, type FsyncMode, resolveDiskBufferOptions } from
 import { type DiskBufferFs, closeQuietly, errorCode, toError, writeFully } from './disk-fs.js';
 import { type ExitFlushTarget, addExitFlush, removeExitFlush } from './exit-flush.js';
 import { FsyncScheduler } from './fsync-scheduler.js';
-import { type HeldRecord, MemoryBacklog } from './memory-backlog.js';
+import { HeldRecord, MemoryBacklog } from './memory-backlog.js';
 import { countOf } from './messages.js';
 import { METADATA_FILE_NAME, MetadataFile } from './metadata.js';
 import { Quarantine } from './quarantine.js';
-import type { DropReason, EventQueue, FullPolicy, QueueEvents, QueueRecord, QueueStats } from './queue.js';
+import { type DropReason, type EventQueue, type FullPolicy, type QueueEvents, QueuedRecord, type QueueRecord, type QueueStats } from './queue.js';
 import { PendingBatch, type ReplacedPayload, type SegmentRun } from './pending-batch.js';
 import { MAX_RECORD_BYTES, RECORD_HEADER_BYTES } from './record-format.js';
 import { type RecoveredState, damageWarning, recoverDirectory } from './recovery.js';
 import { SEGMENT_HEADER_BYTES, Segment } from './segment.js';
 import { type DamagedRange, SegmentFileReader, scanNext } from './segment-reader.js';
-import { TailCache, type TailRecord } from './tail-cache.js';
+import { TailCache, TailRecord } from './tail-cache.js';
 
 /** Counters of a DiskBuffer. */
 export interface DiskBufferStats extends QueueStats {
@@ -344,7 +344,7 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
     if (this.inMemory) {
       const size = RECORD_HEADER_BYTES + payloadBytes;
       this.lastRecordBytes = size;
-      return this.holdInMemory({ payload, bytes: payloadBytes, size });
+      return this.holdInMemory(new HeldRecord(payload, payloadBytes, size));
     }
     const id = this.append(payload, payloadBytes);
     return id < 0 ? id : id + this.idOffset;
@@ -407,7 +407,7 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
     this.batch.add(segment, id, payload, payloadBytes);
     // Read back from the file, a lone surrogate is U+FFFD, so the copy in memory must be too.
     const cached = payloadBytes === payload.length ? payload : toWellFormed(payload);
-    this.tail.addPending({ id, payload: cached, bytes: payloadBytes, segment, offset: segment.plannedBytes });
+    this.tail.addPending(new TailRecord(id, cached, payloadBytes, segment, segment.plannedBytes));
     segment.plannedBytes += size;
     segment.lastId = id;
     this.plannedTotal += size;
@@ -438,7 +438,7 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
       if (record === null) break;
       if (batch.length > 0 && total + record.bytes > maxBytes) break;
       this.consume(record, this.peekedFromTail);
-      batch.push({ id: record.id + this.idOffset, payload: record.payload, bytes: record.bytes });
+      batch.push(new QueuedRecord(record.id + this.idOffset, record.payload, record.bytes));
       total += record.bytes;
     }
     return batch;
@@ -1150,13 +1150,13 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
       }
       const { buffer, index } = step.view;
       this.peekedFromTail = false;
-      return {
-        id: step.id,
-        payload: buffer.toString('utf8', index + RECORD_HEADER_BYTES, index + step.length),
-        bytes: step.length - RECORD_HEADER_BYTES,
+      return new TailRecord(
+        step.id,
+        buffer.toString('utf8', index + RECORD_HEADER_BYTES, index + step.length),
+        step.length - RECORD_HEADER_BYTES,
         segment,
-        offset: this.cursorOffset,
-      };
+        this.cursorOffset,
+      );
     }
   }
 

@@ -8,6 +8,7 @@ export {
   type EventQueue,
   type FullPolicy,
   type QueueEvents,
+  QueuedRecord,
   type QueueRecord,
   type QueueStats,
 } from './queue.js';

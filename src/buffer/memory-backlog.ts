@@ -1,10 +1,12 @@
-import type { QueueRecord } from './queue.js';
+import { type QueueRecord, QueuedRecord } from './queue.js';
 
-/** A record kept in memory: its payload, UTF-8 payload bytes, and size on disk with its record header. */
-export interface HeldRecord {
-  payload: string;
-  bytes: number;
-  size: number;
+/** A record kept in memory: its payload, UTF-8 payload bytes, and size on disk with its record header. A class, for the reason given at `QueuedRecord`. */
+export class HeldRecord {
+  constructor(
+    readonly payload: string,
+    readonly bytes: number,
+    readonly size: number,
+  ) {}
 }
 
 /**
@@ -77,7 +79,7 @@ export class MemoryBacklog {
       this.readBytes.push(record.bytes);
       this.inFlightBytes += record.bytes;
       total += record.bytes;
-      batch.push({ id, payload: record.payload, bytes: record.bytes });
+      batch.push(new QueuedRecord(id, record.payload, record.bytes));
     }
     this.compact();
     return batch;

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'eventemitter3';
 import { InvalidOptionError } from '../errors.js';
 import { PackedRecords } from './packed-records.js';
-import { FULL_POLICIES, type EventQueue, type FullPolicy, type QueueEvents, type QueueRecord, type QueueStats } from './queue.js';
+import { FULL_POLICIES, QueuedRecord, type EventQueue, type FullPolicy, type QueueEvents, type QueueRecord, type QueueStats } from './queue.js';
 
 export interface MemoryQueueOptions {
   /** Maximum records waiting to be read. Default 100,000. */
@@ -90,7 +90,7 @@ export class MemoryQueue extends EventEmitter<QueueEvents> implements EventQueue
       }
     }
     const id = this.nextId++;
-    this.records.push({ id, payload, bytes });
+    this.records.push(new QueuedRecord(id, payload, bytes));
     this.unreadBytes += bytes;
     if (this.records.length - this.head > UNPACKED_RECORDS) {
       this.head = this.packed.pack(this.records, this.head);

@@ -1,4 +1,4 @@
-import type { QueueRecord } from './queue.js';
+import { type QueueRecord, QueuedRecord } from './queue.js';
 
 /** Records are packed in segments of about this many UTF-16 code units, below V8's 128 KiB large-object size. */
 const SEGMENT_CHARS = 48 * 1024;
@@ -81,7 +81,7 @@ export class PackedRecords {
       if (total + bytes > maxBytes && out.length > 0) break;
       const end = segment.offset + bytes;
       const payload = segment.data.toString(segment.ascii ? 'latin1' : 'utf8', segment.offset, end);
-      out.push({ id: segment.firstId + segment.next, payload, bytes });
+      out.push(new QueuedRecord(segment.firstId + segment.next, payload, bytes));
       total += bytes;
       count += 1;
       this.advance(segment, bytes);

@@ -1,15 +1,17 @@
 import { RECORD_HEADER_BYTES } from './record-format.js';
 import type { Segment } from './segment.js';
 
-/** A record at the newest end of the queue, kept in memory with its place on disk. */
-export interface TailRecord {
-  id: number;
-  payload: string;
-  /** UTF-8 payload bytes. */
-  bytes: number;
-  segment: Segment;
-  /** Offset of the record in its segment file. */
-  offset: number;
+/** A record at the newest end of the queue, kept in memory with its place on disk. A class, for the reason given at `QueuedRecord`. */
+export class TailRecord {
+  constructor(
+    readonly id: number,
+    public payload: string,
+    /** UTF-8 payload bytes. */
+    readonly bytes: number,
+    readonly segment: Segment,
+    /** Offset of the record in its segment file. */
+    readonly offset: number,
+  ) {}
 }
 
 /**

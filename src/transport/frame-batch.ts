@@ -1,4 +1,4 @@
-import type { QueueRecord } from '../buffer/queue.js';
+import { type QueueRecord, QueuedRecord } from '../buffer/queue.js';
 import { frameLf } from '../format/framing.js';
 import { POOLED_CHUNK_BYTES, giveChunkBuffer, takeChunkBuffer } from './chunk-pool.js';
 
@@ -144,7 +144,7 @@ export class FrameBatch {
         const original = this.originals?.get(index);
         const payload = original ?? data.toString('utf8', start, end);
         const bytes = original === undefined ? end - start : Buffer.byteLength(original, 'utf8');
-        records.push({ id: this.ids[index], payload, bytes });
+        records.push(new QueuedRecord(this.ids[index], payload, bytes));
         index += 1;
       }
     }

@@ -18,11 +18,15 @@ const OPEN_OFFERS = 'relp_version=0\nrelp_software=resilient-syslog\ncommands=sy
 const MAX_RESPONSE_BYTES = 64 * 1024;
 
 /** One `syslog` command written and not yet confirmed. */
-interface Transaction {
-  txnr: number;
-  record: QueueRecord;
+/** One record in flight. A class, for the reason given at `QueuedRecord`. */
+class Transaction {
   /** The server sent `rsp 200`, but an older transaction has no response yet. */
-  acknowledged: boolean;
+  acknowledged = false;
+
+  constructor(
+    readonly txnr: number,
+    readonly record: QueueRecord,
+  ) {}
 }
 
 /**
@@ -182,7 +186,7 @@ export class RelpConnection extends EventEmitter<ConnectionEvents> implements Co
       const header = record.bytes === 0 ? `${txnr} syslog 0` : `${txnr} syslog ${record.bytes} `;
       frames += header + record.payload + '\n';
       expectedBytes += header.length + record.bytes + 1;
-      this.inflight.push({ txnr, record, acknowledged: false });
+      this.inflight.push(new Transaction(txnr, record));
       this.inflightBytes += record.bytes;
     }
     const slice = this.backlog.slice(this.backlogHead, this.backlogHead + count);

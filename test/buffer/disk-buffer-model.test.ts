@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DiskBuffer, type DiskBufferFs, type FsyncMode } from '../../src/buffer/index.js';
+import { DiskBuffer, type DiskBufferFs, type FsyncMode, QueuedRecord } from '../../src/buffer/index.js';
 import { FaultyFs, createRandom, makeTempDirectory, nextTurn } from './helpers.js';
 
 /** Set DISK_BUFFER_SEED to replay one run; otherwise RUNS seeds from a fixed base run. */
@@ -193,7 +193,7 @@ async function runModel(seed: number): Promise<void> {
           const id = buffer.push(payload, Buffer.byteLength(payload));
           assert.ok(id > lastId, `${step}: id ${id} after ${lastId}`);
           lastId = id;
-          model.push({ id, payload, bytes: Buffer.byteLength(payload) });
+          model.push(new QueuedRecord(id, payload, Buffer.byteLength(payload)));
           pendingIds.push(id);
         }
         log.push(`push ${count}`);

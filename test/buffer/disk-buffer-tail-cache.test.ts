@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { DiskBuffer, type DiskBufferFs } from '../../src/buffer/index.js';
 import { RECORD_HEADER_BYTES } from '../../src/buffer/record-format.js';
 import { Segment } from '../../src/buffer/segment.js';
-import { TailCache } from '../../src/buffer/tail-cache.js';
+import { TailCache, TailRecord } from '../../src/buffer/tail-cache.js';
 import { makeTempDirectory, nextTurn, readAll, reopenAndReadAll, runChild } from './helpers.js';
 
 const TAIL_CACHE_WRITER = fileURLToPath(new URL('./fixtures/tail-cache-writer.ts', import.meta.url));
@@ -47,7 +47,7 @@ describe('TailCache', () => {
     const segment = testSegment(1);
     let offset = 40;
     for (let id = 1; id <= 100; id += 1) {
-      cache.addPending({ id, payload: 'x'.repeat(84), bytes: 84, segment, offset });
+      cache.addPending(new TailRecord(id, 'x'.repeat(84), 84, segment, offset));
       offset += RECORD_HEADER_BYTES + 84;
       if (id % 10 === 0) {
         // A reader that makes progress on disk, behind the cache.
@@ -66,7 +66,7 @@ describe('TailCache', () => {
   test('releases records as they are read', () => {
     const cache = new TailCache(1 << 20);
     const segment = testSegment(1);
-    for (let id = 1; id <= 5; id += 1) cache.addPending({ id, payload: 'x', bytes: 1, segment, offset: 40 + (id - 1) * 17 });
+    for (let id = 1; id <= 5; id += 1) cache.addPending(new TailRecord(id, 'x', 1, segment, 40 + (id - 1) * 17));
     cache.markWritten();
     assert.equal(cache.bytes, 5 * 17);
     for (let id = 1; id <= 5; id += 1) {
@@ -80,8 +80,8 @@ describe('TailCache', () => {
   test('keeps pending records until they are written', () => {
     const cache = new TailCache(0);
     const segment = testSegment(1);
-    cache.addPending({ id: 1, payload: 'a', bytes: 1, segment, offset: 40 });
-    cache.addPending({ id: 2, payload: 'b', bytes: 1, segment, offset: 57 });
+    cache.addPending(new TailRecord(1, 'a', 1, segment, 40));
+    cache.addPending(new TailRecord(2, 'b', 1, segment, 57));
     assert.equal(cache.peek(segment, 40, 0)?.payload, 'a');
     cache.consume();
     assert.equal(cache.countUnreadPendingFrom(1).records, 1);
@@ -233,7 +233,7 @@ describe('TailCache - idle reader', () => {
     const writeTen = (): void => {
       for (let index = 0; index < 10; index += 1) {
         id += 1;
-        cache.addPending({ id, payload: 'x', bytes: 1, segment, offset: 40 + (id - 1) * 17 });
+        cache.addPending(new TailRecord(id, 'x', 1, segment, 40 + (id - 1) * 17));
       }
       cache.markWritten();
     };

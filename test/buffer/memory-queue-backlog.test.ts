@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { MemoryQueue } from '../../src/buffer/index.js';
 import { PackedRecords } from '../../src/buffer/packed-records.js';
-import type { QueueRecord } from '../../src/buffer/queue.js';
+import { type QueueRecord, QueuedRecord } from '../../src/buffer/queue.js';
 
 /** More records than the memory queue keeps unpacked (16,384), so that a backlog is packed. */
 const BACKLOG = 60_000;
@@ -13,7 +13,7 @@ function payload(index: number): string {
 }
 
 function record(id: number, text: string): QueueRecord {
-  return { id, payload: text, bytes: Buffer.byteLength(text, 'utf8') };
+  return new QueuedRecord(id, text, Buffer.byteLength(text, 'utf8'));
 }
 
 test('PackedRecords - round trip keeps ids and bytes', () => {

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { QueueRecord } from '../../src/buffer/queue.js';
+import { type QueueRecord, QueuedRecord } from '../../src/buffer/queue.js';
 import { frameLf, frameOctetCounting } from '../../src/format/framing.js';
 import { FrameBatch } from '../../src/transport/frame-batch.js';
 
 const ESCAPE = { lf: '#012', cr: '#015' };
 
 function record(id: number, payload: string): QueueRecord {
-  return { id, payload, bytes: Buffer.byteLength(payload, 'utf8') };
+  return new QueuedRecord(id, payload, Buffer.byteLength(payload, 'utf8'));
 }
 
 /** Payloads that framing or UTF-8 could get wrong: digits and spaces, CR and LF, non-ASCII, an empty one. */
