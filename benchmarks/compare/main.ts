@@ -3,11 +3,13 @@
  * and pino-syslog, every sender delivering the same events to one counting sink on loopback.
  *
  *   node --import tsx compare/main.ts [--quick] [--only=TEXT] [--json=FILE] [--cpu-prof=DIR]
+ *     [--runner-flags="FLAGS"]
  *
  * `--quick` runs a tenth of the events, `--only` keeps the scenarios whose name contains TEXT
  * (several texts separated by commas keep a scenario that matches any of them),
- * `--json` writes every measurement to FILE, and `--cpu-prof` writes a V8 CPU profile of each
- * scenario's runner process to DIR. The sink is one child process, and every scenario runs in a
+ * `--json` writes every measurement to FILE, `--cpu-prof` writes a V8 CPU profile of each
+ * scenario's runner process to DIR, and `--runner-flags` passes Node.js and V8 options, separated
+ * by spaces, to every runner process (for example "--trace-gc"). The sink is one child process, and every scenario runs in a
  * child process of its own with --expose-gc. docs/benchmarks.md explains each number.
  */
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
@@ -25,16 +27,23 @@ interface Arguments {
   only: string | undefined;
   json: string | undefined;
   cpuProfileDirectory: string | undefined;
+  runnerFlags: string[];
 }
 
 function parseArguments(argv: string[]): Arguments {
-  const result: Arguments = { quick: false, only: undefined, json: undefined, cpuProfileDirectory: undefined };
+  const result: Arguments = { quick: false, only: undefined, json: undefined, cpuProfileDirectory: undefined, runnerFlags: [] };
   for (const argument of argv) {
     if (argument === '--quick') result.quick = true;
     else if (argument.startsWith('--only=')) result.only = argument.slice('--only='.length);
     else if (argument.startsWith('--json=')) result.json = argument.slice('--json='.length);
     else if (argument.startsWith('--cpu-prof=')) result.cpuProfileDirectory = argument.slice('--cpu-prof='.length);
-    else throw new Error(`Unknown argument ${JSON.stringify(argument)}: expected --quick, --only=TEXT, --json=FILE or --cpu-prof=DIR`);
+    else if (argument.startsWith('--runner-flags=')) {
+      result.runnerFlags = argument.slice('--runner-flags='.length).split(' ').filter((flag) => flag !== '');
+    } else {
+      throw new Error(
+        `Unknown argument ${JSON.stringify(argument)}: expected --quick, --only=TEXT, --json=FILE, --cpu-prof=DIR or --runner-flags="FLAGS"`,
+      );
+    }
   }
   return result;
 }
@@ -161,11 +170,10 @@ function startRunner(
   scenario: Scenario,
   sink: ChildProcess,
   env: NodeJS.ProcessEnv,
-  cpuProfileDirectory: string | undefined,
+  runnerArgv: readonly string[],
   hardLimitMs: number,
 ): Runner {
-  const execArgv = ['--expose-gc', '--import', tsxLoader];
-  if (cpuProfileDirectory) execArgv.push('--cpu-prof', `--cpu-prof-dir=${cpuProfileDirectory}`);
+  const execArgv = ['--expose-gc', ...runnerArgv, '--import', tsxLoader];
   const child = fork(join(compareDirectory, 'runner.ts'), [], {
     execArgv,
     env: { ...env, BENCH_SCENARIO: JSON.stringify(scenario) },
@@ -232,9 +240,9 @@ function runScenario(
   scenario: Scenario,
   sink: ChildProcess,
   env: NodeJS.ProcessEnv,
-  cpuProfileDirectory: string | undefined,
+  runnerArgv: readonly string[],
 ): Promise<RunnerResult> {
-  return startRunner(scenario, sink, env, cpuProfileDirectory, hardLimitOf(scenario)).result;
+  return startRunner(scenario, sink, env, runnerArgv, hardLimitOf(scenario)).result;
 }
 
 /**
@@ -245,12 +253,12 @@ async function runInterleaved(
   scenarios: SenderScenario[],
   sink: ChildProcess,
   env: NodeJS.ProcessEnv,
-  cpuProfileDirectory: string | undefined,
+  runnerArgv: readonly string[],
 ): Promise<RunnerResult[]> {
   const hardLimitMs = scenarios.reduce((sum, scenario) => sum + hardLimitOf(scenario), 0);
   const runners: Runner[] = [];
   for (const scenario of scenarios) {
-    const runner = startRunner(scenario, sink, env, cpuProfileDirectory, hardLimitMs);
+    const runner = startRunner(scenario, sink, env, runnerArgv, hardLimitMs);
     runners.push(runner);
     await runner.nextWait();
   }
@@ -328,6 +336,8 @@ async function main(): Promise<void> {
     ...(certificate ? { BENCH_TLS_KEY: certificate.key, BENCH_TLS_CERT: certificate.cert } : {}),
   };
   const { child: sink, ports } = await startSink(env);
+  const runnerArgv = [...options.runnerFlags];
+  if (options.cpuProfileDirectory) runnerArgv.push('--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDirectory}`);
   const runnerEnv: NodeJS.ProcessEnv = { ...env, BENCH_PORTS: JSON.stringify(ports) };
   delete runnerEnv.BENCH_TLS_KEY;
 
@@ -343,7 +353,7 @@ async function main(): Promise<void> {
       // The whole group runs at the place of its first scenario.
       if (scenario !== interleaved[0]) continue;
       const groupStart = performance.now();
-      const results = await runInterleaved(interleaved, sink, runnerEnv, options.cpuProfileDirectory);
+      const results = await runInterleaved(interleaved, sink, runnerEnv, runnerArgv);
       const groupSeconds = (performance.now() - groupStart) / 1000;
       interleaved.forEach((member, index) => {
         const outcome = { scenario: member, result: results[index] };
@@ -357,11 +367,11 @@ async function main(): Promise<void> {
     if (scenario.kind === 'backlog') {
       const results: RunnerResult[] = [];
       for (let run = 0; run < scenario.repeats; run += 1) {
-        results.push(await runScenario(scenario, sink, runnerEnv, options.cpuProfileDirectory));
+        results.push(await runScenario(scenario, sink, runnerEnv, runnerArgv));
       }
       result = combineBacklogRuns(results);
     } else {
-      result = await runScenario(scenario, sink, runnerEnv, options.cpuProfileDirectory);
+      result = await runScenario(scenario, sink, runnerEnv, runnerArgv);
     }
     const outcome = { scenario, result };
     outcomes.push(outcome);

@@ -48,13 +48,13 @@ function rateOf(flood: FloodResult | undefined): number {
 function throughputTable(outcomes: ScenarioOutcome[]): string[] {
   const reference = rateOf(floodOf(outcomes, BATCHED_NAME));
   const lines = [
-    '| Sender | Events/s | Rounds, events/s | Ratio to batched | CPU µs/event | Main thread CPU µs/event | Sink CPU µs/event | Heap peak MiB | Heap retained MiB | Frame bytes | Loss | Latency p50 / p99 ms |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| Sender | Events/s | Rounds, events/s | Ratio to batched | CPU µs/event | Main thread CPU µs/event | Sink CPU µs/event | Heap peak MiB | Heap retained MiB | Mark-compacts | Frame bytes | Loss | Latency p50 / p99 ms |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const { scenario, result } of outcomes) {
     if (scenario.kind !== 'sender') continue;
     if (result.kind === 'error') {
-      lines.push(`| ${scenario.name} | ${result.message.split('\n')[0]} | | | | | | | | | | |`);
+      lines.push(`| ${scenario.name} | ${result.message.split('\n')[0]} | | | | | | | | | | | |`);
       continue;
     }
     if (result.kind !== 'sender') continue;
@@ -63,7 +63,7 @@ function throughputTable(outcomes: ScenarioOutcome[]): string[] {
     lines.push(
       `| ${scenario.name} | ${rate} | ${roundRange(flood.roundRates)} | ${ratio(rateOf(flood), reference)} | ${decimal(flood.cpuMicrosPerEvent, 2)} | ${decimal(flood.mainThreadCpuMicrosPerEvent, 2)} | ` +
         `${decimal(flood.sinkCpuMicrosPerEvent, 2)} | ` +
-        `${decimal(flood.heapPeakMiB, 1)} | ${decimal(flood.heapRetainedMiB, 1)} | ${decimal(flood.frameBytes, 0)} | ` +
+        `${decimal(flood.heapPeakMiB, 1)} | ${decimal(flood.heapRetainedMiB, 1)} | ${flood.markCompacts} | ${decimal(flood.frameBytes, 0)} | ` +
         `${loss(flood.events, flood.counted)} | ${decimal(flood.latency.p50Ms, 1)} / ${decimal(flood.latency.p99Ms, 1)} |`,
     );
   }

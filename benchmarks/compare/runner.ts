@@ -3,7 +3,7 @@
  * not carry over to the next. The orchestrator forks it with the scenario in `BENCH_SCENARIO`, relays
  * its sink requests, and receives one `RunnerResult` over IPC.
  */
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { constants as performanceConstants, monitorEventLoopDelay, type PerformanceEntry, PerformanceObserver } from 'node:perf_hooks';
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import { type BacklogResult, runBacklogScenario } from './backlog.js';
 import { createSender, type SenderUnderTest } from './senders.js';
@@ -34,6 +34,8 @@ export interface FloodResult {
   heapPeakMiB: number;
   /** Used heap after a full GC once the sink counted everything, above the value before the run, in MiB. */
   heapRetainedMiB: number;
+  /** Mark-compact collections during the round. A send path whose objects die young needs none. */
+  markCompacts: number;
   frameBytes: number;
   latency: LatencySummary;
   /** Events per second of every round, in the order they ran; this result is the round with the median. */
@@ -80,6 +82,7 @@ async function runFlood(scenario: SenderScenario, sender: SenderUnderTest, base:
   collectGarbage();
   const heapBefore = usedHeap();
   const heap = new PeakSampler(usedHeap);
+  const majorCollections = countMajorCollections();
   const statsBefore = await sink.stats();
   const watch = sink.watch(base + events);
   const cpuBefore = process.cpuUsage();
@@ -98,6 +101,8 @@ async function runFlood(scenario: SenderScenario, sender: SenderUnderTest, base:
   const heapPeak = heap.stop();
   const latency = await sink.sample();
   const statsAfter = await sink.stats();
+  // Read after the sink replied: garbage collection entries reach the observer in a later task.
+  const markCompacts = majorCollections.stop();
   collectGarbage();
   const seconds = (outcome.at - start) / 1000;
   const counted = outcome.count - base;
@@ -113,10 +118,29 @@ async function runFlood(scenario: SenderScenario, sender: SenderUnderTest, base:
     mainThreadCpuMicrosPerEvent: mainThreadCpu / events,
     heapPeakMiB: (heapPeak - heapBefore) / MIB,
     heapRetainedMiB: (usedHeap() - heapBefore) / MIB,
+    markCompacts,
     sinkCpuMicrosPerEvent: (statsAfter.cpuMicros - statsBefore.cpuMicros) / events,
     frameBytes: (statsAfter.bytes - statsBefore.bytes) / Math.max(1, statsAfter.count - statsBefore.count),
     latency,
     roundRates: [],
+  };
+}
+
+/** Counts V8's mark-compact collections from now until `stop()`. */
+function countMajorCollections(): { stop: () => number } {
+  let count = 0;
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      const detail = (entry as PerformanceEntry & { detail?: { kind?: number } }).detail;
+      if (detail?.kind === performanceConstants.NODE_PERFORMANCE_GC_MAJOR) count += 1;
+    }
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  return {
+    stop: () => {
+      observer.disconnect();
+      return count;
+    },
   };
 }
 
