@@ -214,7 +214,8 @@ function startRunner(
       sink.off('message', relay);
       exited = true;
       wake();
-      resolve(outcome ?? { kind: 'error', message: `the runner exited with code ${code} and sent no result` });
+      const hint = runnerArgv.length > 0 ? ` (it ran with ${runnerArgv.join(' ')}: check --runner-flags)` : '';
+      resolve(outcome ?? { kind: 'error', message: `the runner exited with code ${code} and sent no result${hint}` });
     });
   });
   return {

@@ -14,10 +14,10 @@ export interface QueueRecord {
  * The `QueueRecord` that queues create, one per event.
  *
  * Made with `new`, never as an object literal. V8 samples how many objects of each object
- * literal outlive a young-generation collection. When 85 % or more of a sample of at least 100
- * did, and the young generation had grown to its working size, V8 allocates that literal's
- * objects in the old generation for the rest of the process (allocation-site pretenuring, in
- * V8's src/heap/pretenuring-handler.cc). A record normally dies within one turn of the event
+ * literal outlive a young-generation collection. Say 85 % or more of a sample of at least 100 did,
+ * in a collection at the young generation's full size. Then V8 allocates that literal's objects
+ * in the old generation from then on, until a mark-compact finds most of the old generation dead
+ * (allocation-site pretenuring, in V8's src/heap/pretenuring-handler.cc). A record normally dies within one turn of the event
  * loop, but a sample taken while a turn's records wait for the pump can look as if all of them
  * survive. After that, every record and the payload string it points to reached the old
  * generation, and the send rate fell by about a fifth (docs/benchmarks.md, "Records in the old

@@ -17,9 +17,8 @@ const OPEN_OFFERS = 'relp_version=0\nrelp_software=resilient-syslog\ncommands=sy
 /** Maximum data of a response. librelp responds to `syslog` with 6 bytes and to `open` with about 100. */
 const MAX_RESPONSE_BYTES = 64 * 1024;
 
-/** One `syslog` command written and not yet confirmed. */
-/** One record in flight. A class, for the reason given at `QueuedRecord`. */
-class Transaction {
+/** One `syslog` command written and not yet confirmed. A class, for the reason given at `QueuedRecord`. */
+export class Transaction {
   /** The server sent `rsp 200`, but an older transaction has no response yet. */
   acknowledged = false;
 

@@ -10,10 +10,14 @@ import type { ConnectFunction, ConnectOptions } from './options.js';
 /** How long a connect-time probe waits for an ICMP port unreachable before the collector counts as up. */
 const PROBE_WAIT_MS = 100;
 
-interface SentBatch {
-  records: readonly QueueRecord[];
-  remaining: number;
-  sentAt: number;
+/** The records of one write, kept until the replay window passes. A class, for the reason given at `QueuedRecord`. */
+class SentBatch {
+  sentAt = 0;
+
+  constructor(
+    readonly records: readonly QueueRecord[],
+    public remaining: number,
+  ) {}
 }
 
 /**
@@ -64,7 +68,7 @@ export class UdpConnection extends EventEmitter<ConnectionEvents> implements Con
       this.emit('fail', records.slice(), new ConnectionClosedError(this.target, 'write after the connection ended'));
       return;
     }
-    const batch: SentBatch = { records, remaining: records.length, sentAt: 0 };
+    const batch = new SentBatch(records, records.length);
     this.sent.push(batch);
     this.unconfirmedCount += records.length;
     const onSent = (error: Error | null) => {

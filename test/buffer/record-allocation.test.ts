@@ -1,16 +1,21 @@
 /**
- * Every record a queue hands out is a `QueuedRecord` made with `new`, on every read path. An
- * object literal in its place would let V8 move all records of the process to the old
- * generation after one unlucky sample (see `QueuedRecord` in src/buffer/queue.ts), which no
- * functional test would notice.
+ * Every record a queue hands out is a `QueuedRecord` made with `new`, on every read path, and
+ * the objects that keep a record across event-loop turns are class instances too. An object
+ * literal in their place would let V8 move all records of the process to the old generation
+ * after one unlucky sample (see `QueuedRecord` in src/buffer/queue.ts), which no functional test
+ * would notice.
  */
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { DiskBuffer, MemoryQueue, QueuedRecord, type QueueRecord } from '../../src/buffer/index.js';
+import { HeldRecord, MemoryBacklog } from '../../src/buffer/memory-backlog.js';
+import { TailCache, TailRecord } from '../../src/buffer/tail-cache.js';
 import { DEFAULT_NEWLINE_ESCAPE } from '../../src/format/framing.js';
 import { FrameBatch } from '../../src/transport/frame-batch.js';
+import { connectRelp, Transaction } from '../../src/transport/relp.js';
+import { FakeRelpServer, relpOptions } from '../helpers/fake-relp-server.js';
 import { makeTempDirectory, nextTurn, readAll } from './helpers.js';
 
 function assertAllQueued(records: readonly QueueRecord[], expected: number): void {
@@ -18,6 +23,26 @@ function assertAllQueued(records: readonly QueueRecord[], expected: number): voi
   for (const record of records) {
     assert.ok(record instanceof QueuedRecord, `record ${record.id} is a ${record.constructor.name}, not a QueuedRecord`);
   }
+}
+
+/**
+ * Replaces `method` of `prototype` while `run` runs, recording the class of its first argument.
+ * The DiskBuffer keeps its tail cache and memory backlog to itself, so the test watches what it
+ * hands them.
+ */
+async function classesPassedTo<T extends object>(prototype: T, method: keyof T, run: () => Promise<void>): Promise<Set<string>> {
+  const original = prototype[method] as (...args: unknown[]) => unknown;
+  const seen = new Set<string>();
+  (prototype as Record<keyof T, unknown>)[method] = function (this: unknown, ...args: unknown[]) {
+    seen.add((args[0] as object).constructor.name);
+    return original.apply(this, args);
+  };
+  try {
+    await run();
+  } finally {
+    (prototype as Record<keyof T, unknown>)[method] = original;
+  }
+  return seen;
 }
 
 describe('records are QueuedRecord instances', () => {
@@ -67,6 +92,38 @@ describe('records are QueuedRecord instances', () => {
     } finally {
       await directory.remove();
     }
+  });
+
+  test('DiskBuffer hands its tail cache TailRecord instances and its memory backlog HeldRecord instances', async () => {
+    const directory = await makeTempDirectory();
+    try {
+      const buffer = new DiskBuffer({ directory: directory.path, fsync: 'never' });
+      const held = await classesPassedTo(MemoryBacklog.prototype, 'push', async () => {
+        buffer.push('held before open', 16);
+      });
+      const cached = await classesPassedTo(TailCache.prototype, 'addPending', async () => {
+        await buffer.open();
+        buffer.push('cached', 6);
+        await nextTurn();
+      });
+      assert.deepEqual([...held], [HeldRecord.name]);
+      assert.deepEqual([...cached], [TailRecord.name]);
+      await buffer.close();
+    } finally {
+      await directory.remove();
+    }
+  });
+
+  test('a RELP connection keeps Transaction instances for the records in flight', async (t) => {
+    // The fake server sends no response to `syslog`, so the records stay in flight.
+    const server = await FakeRelpServer.start();
+    t.after(() => server.close());
+    const connection = await connectRelp(relpOptions(server.port));
+    t.after(() => connection.destroy());
+    connection.write([new QueuedRecord(1, 'one', 3), new QueuedRecord(2, 'two', 3)]);
+    const inflight = (connection as unknown as { inflight: object[] }).inflight;
+    assert.equal(inflight.length, 2);
+    for (const entry of inflight) assert.ok(entry instanceof Transaction, `a ${entry.constructor.name} is in flight`);
   });
 
   test('FrameBatch decoding a replay', () => {

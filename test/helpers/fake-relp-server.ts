@@ -5,6 +5,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { ConnectOptions } from '../../src/transport/options.js';
 import { encodeFrame, RelpFrameParser, type RelpFrame } from '../../src/transport/relp-frame.js';
 
 export interface FakeRelpServerOptions {
@@ -131,4 +132,26 @@ export class FakeRelpServer {
     for (const session of this.sessions) session.socket.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
+}
+
+/** Connect options for a RELP connection to 127.0.0.1:`port`, with short timeouts for tests. */
+export function relpOptions(port: number, overrides: Partial<ConnectOptions> = {}): ConnectOptions {
+  return {
+    protocol: 'relp',
+    host: '127.0.0.1',
+    port,
+    target: `relp://127.0.0.1:${port}`,
+    connectTimeoutMs: 2000,
+    stallTimeoutMs: 5000,
+    highWaterMarkBytes: 1024 * 1024,
+    replayWindowMs: 0,
+    replayWindowMaxRecords: 0,
+    replayWindowMaxBytes: 0,
+    keepAliveMs: 1000,
+    framing: 'octet-counting',
+    newlineEscape: { lf: '#012', cr: '#015' },
+    maxDatagramBytes: 0,
+    relpWindowSize: 128,
+    ...overrides,
+  };
 }

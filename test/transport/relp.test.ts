@@ -8,29 +8,8 @@ import type { QueueRecord } from '../../src/buffer/queue.js';
 import type { Connection } from '../../src/transport/connection.js';
 import type { ConnectOptions } from '../../src/transport/options.js';
 import { connectRelp, type RelpConnection } from '../../src/transport/relp.js';
-import { FakeRelpServer, type FakeRelpSession } from '../helpers/fake-relp-server.js';
+import { FakeRelpServer, type FakeRelpSession, relpOptions } from '../helpers/fake-relp-server.js';
 import { RsyslogCollector, freePort, makeTestCertificates, requireRsyslog } from '../helpers/rsyslog.js';
-
-function relpOptions(port: number, overrides: Partial<ConnectOptions> = {}): ConnectOptions {
-  return {
-    protocol: 'relp',
-    host: '127.0.0.1',
-    port,
-    target: `relp://127.0.0.1:${port}`,
-    connectTimeoutMs: 2000,
-    stallTimeoutMs: 5000,
-    highWaterMarkBytes: 1024 * 1024,
-    replayWindowMs: 0,
-    replayWindowMaxRecords: 0,
-    replayWindowMaxBytes: 0,
-    keepAliveMs: 1000,
-    framing: 'octet-counting',
-    newlineEscape: { lf: '#012', cr: '#015' },
-    maxDatagramBytes: 0,
-    relpWindowSize: 128,
-    ...overrides,
-  };
-}
 
 function makeRecord(id: number, payload: string): QueueRecord {
   return { id, payload, bytes: Buffer.byteLength(payload, 'utf8') };
