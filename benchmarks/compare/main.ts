@@ -9,8 +9,9 @@
  * (several texts separated by commas keep a scenario that matches any of them),
  * `--json` writes every measurement to FILE, `--cpu-prof` writes a V8 CPU profile of each
  * scenario's runner process to DIR, and `--runner-flags` passes Node.js and V8 options, separated
- * by spaces, to every runner process (for example "--trace-gc"). The sink is one child process, and every scenario runs in a
- * child process of its own with --expose-gc. docs/benchmarks.md explains each number.
+ * by spaces, to every runner process (for example "--trace-gc"). The sink is one child process,
+ * and every scenario runs in a child process of its own with --expose-gc. docs/benchmarks.md
+ * explains each number.
  */
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

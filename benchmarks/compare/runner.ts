@@ -34,7 +34,10 @@ export interface FloodResult {
   heapPeakMiB: number;
   /** Used heap after a full GC once the sink counted everything, above the value before the run, in MiB. */
   heapRetainedMiB: number;
-  /** Mark-compact collections during the round and the sink's report that ends it. A send path whose objects die young needs none. */
+  /**
+   * Mark-compact collections during the round and the sink's report that ends it. A send path
+   * whose objects die young needs none.
+   */
   markCompacts: number;
   frameBytes: number;
   latency: LatencySummary;

@@ -11,17 +11,11 @@ export interface QueueRecord {
 }
 
 /**
- * The `QueueRecord` that queues create, one per event.
- *
- * Made with `new`, never as an object literal. V8 samples how many objects of each object
- * literal outlive a young-generation collection. Say 85 % or more of a sample of at least 100 did,
- * in a collection at the young generation's full size. Then V8 allocates that literal's objects
- * in the old generation from then on, until a mark-compact finds most of the old generation dead
- * (allocation-site pretenuring, in V8's src/heap/pretenuring-handler.cc). A record normally dies within one turn of the event
- * loop, but a sample taken while a turn's records wait for the pump can look as if all of them
- * survive. After that, every record and the payload string it points to reached the old
- * generation, and the send rate fell by about a fifth (docs/benchmarks.md, "Records in the old
- * generation"). Objects made by a class constructor have no allocation site to decide on.
+ * The `QueueRecord` that queues create, one per event. It is a class because V8 may allocate
+ * every later object of an object literal in the old generation once a sample of them outlived
+ * a young-generation collection (allocation-site pretenuring). Records would then cost a
+ * mark-compact per 200,000 events; docs/benchmarks.md, "Records in the old generation", has the
+ * trace and the rule.
  */
 export class QueuedRecord implements QueueRecord {
   constructor(

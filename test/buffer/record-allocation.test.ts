@@ -1,9 +1,7 @@
 /**
- * Every record a queue hands out is a `QueuedRecord` made with `new`, on every read path, and
- * the objects that keep a record across event-loop turns are class instances too. An object
- * literal in their place would let V8 move all records of the process to the old generation
- * after one unlucky sample (see `QueuedRecord` in src/buffer/queue.ts), which no functional test
- * would notice.
+ * Every read path returns `QueuedRecord` instances, and the objects that keep a record across
+ * event-loop turns are class instances too. An object literal in their place works the same and
+ * only shows as a slower process (see `QueuedRecord` in src/buffer/queue.ts).
  */
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
@@ -54,7 +52,7 @@ describe('records are QueuedRecord instances', () => {
     await queue.close();
   });
 
-  test('DiskBuffer: pushed before open, from the tail cache, and from the segment files', async () => {
+  test('DiskBuffer tail cache and segments', async () => {
     const directory = await makeTempDirectory();
     try {
       const first = new DiskBuffer({ directory: directory.path, fsync: 'never' });
@@ -79,7 +77,7 @@ describe('records are QueuedRecord instances', () => {
     }
   });
 
-  test('DiskBuffer keeping records in memory because its directory cannot be opened', async () => {
+  test('DiskBuffer without an openable directory', async () => {
     const directory = await makeTempDirectory();
     try {
       writeFileSync(join(directory.path, 'file'), 'x');
@@ -94,27 +92,27 @@ describe('records are QueuedRecord instances', () => {
     }
   });
 
-  test('DiskBuffer hands its tail cache TailRecord instances and its memory backlog HeldRecord instances', async () => {
+  test('DiskBuffer tail and backlog entries', async () => {
     const directory = await makeTempDirectory();
     try {
       const buffer = new DiskBuffer({ directory: directory.path, fsync: 'never' });
-      const held = await classesPassedTo(MemoryBacklog.prototype, 'push', async () => {
+      const backlogClasses = await classesPassedTo(MemoryBacklog.prototype, 'push', async () => {
         buffer.push('held before open', 16);
       });
-      const cached = await classesPassedTo(TailCache.prototype, 'addPending', async () => {
+      const tailClasses = await classesPassedTo(TailCache.prototype, 'addPending', async () => {
         await buffer.open();
         buffer.push('cached', 6);
         await nextTurn();
       });
-      assert.deepEqual([...held], [HeldRecord.name]);
-      assert.deepEqual([...cached], [TailRecord.name]);
+      assert.deepEqual([...backlogClasses], [HeldRecord.name]);
+      assert.deepEqual([...tailClasses], [TailRecord.name]);
       await buffer.close();
     } finally {
       await directory.remove();
     }
   });
 
-  test('a RELP connection keeps Transaction instances for the records in flight', async (t) => {
+  test('RELP transactions in flight', async (t) => {
     // The fake server sends no response to `syslog`, so the records stay in flight.
     const server = await FakeRelpServer.start();
     t.after(() => server.close());
