@@ -6,6 +6,7 @@ import { type DiskBufferOptions, type FsyncMode, resolveDiskBufferOptions } from
 import { type DiskBufferFs, closeQuietly, errorCode, toError, writeFully } from './disk-fs.js';
 import { type ExitFlushTarget, addExitFlush, removeExitFlush } from './exit-flush.js';
 import { FsyncScheduler } from './fsync-scheduler.js';
+import { InFlightRecords } from './in-flight-records.js';
 import { HeldRecord, MemoryBacklog } from './memory-backlog.js';
 import { countOf } from './messages.js';
 import { METADATA_FILE_NAME, MetadataFile } from './metadata.js';
@@ -139,17 +140,8 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
   private unreadRecords = 0;
   private unreadBytes = 0;
 
-  /**
-   * Records returned by `read` and not yet acknowledged, from `inFlightHead` on: the id,
-   * payload bytes, segment and offset just past the record, at the same index. Arrays of
-   * numbers instead of one object per record, because `ack` only needs these fields.
-   */
-  private inFlightIds: number[] = [];
-  private inFlightSizes: number[] = [];
-  private inFlightSegments: Segment[] = [];
-  private inFlightEnds: number[] = [];
-  private inFlightHead = 0;
-  private inFlightBytes = 0;
+  /** Records returned by `read` and not yet acknowledged. */
+  private readonly inFlight = new InFlightRecords();
 
   private dropped = 0;
   private corruptRecords = 0;
@@ -452,29 +444,11 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
 
   /** Acknowledges the records read from disk up to disk id `id`. */
   private ackOnDisk(id: number): void {
-    const ids = this.inFlightIds;
-    const start = this.inFlightHead;
-    let index = start;
-    // The last acknowledged record still stored: records read from a batch whose write failed
-    // have no segment to advance in.
-    let lastStored = -1;
-    while (index < ids.length && ids[index] <= id) {
-      if (!this.inFlightSegments[index].removed) lastStored = index;
-      this.inFlightBytes -= this.inFlightSizes[index];
-      index += 1;
-    }
-    if (index === start) return;
-    this.inFlightHead = index;
-    this.ackedId = ids[index - 1];
-    const segment = lastStored >= 0 ? this.inFlightSegments[lastStored] : null;
-    const storedEnd = lastStored >= 0 ? this.inFlightEnds[lastStored] : 0;
-    if (index > 4096 && index * 2 > ids.length) {
-      ids.splice(0, index);
-      this.inFlightSizes.splice(0, index);
-      this.inFlightSegments.splice(0, index);
-      this.inFlightEnds.splice(0, index);
-      this.inFlightHead = 0;
-    }
+    const inFlight = this.inFlight;
+    if (inFlight.ackThrough(id) === 0) return;
+    this.ackedId = inFlight.lastAckedId;
+    const segment = inFlight.lastStoredSegment;
+    const storedEnd = inFlight.lastStoredEnd;
 
     if (segment !== null && !segment.removed) {
       while (this.segments[0] !== segment) this.retire(this.segments[0]);
@@ -497,8 +471,8 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
   stats(): DiskBufferStats {
     const memoryRecords = this.memory.unread + this.memory.inFlight;
     return {
-      records: this.unreadOnDisk + this.inFlightIds.length - this.inFlightHead + memoryRecords,
-      bytes: this.unreadBytes + this.inFlightBytes + this.memory.unreadBytes + this.memory.inFlightBytes,
+      records: this.unreadOnDisk + this.inFlight.count + memoryRecords,
+      bytes: this.unreadBytes + this.inFlight.bytes + this.memory.unreadBytes + this.memory.inFlightBytes,
       dropped: this.dropped,
       segments: this.segments.length,
       diskBytes: this.diskBytes,
@@ -1178,11 +1152,7 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
     else this.tail.noteDiskRead();
     this.unreadRecords = Math.max(0, this.unreadRecords - 1);
     this.unreadBytes = Math.max(0, this.unreadBytes - record.bytes);
-    this.inFlightIds.push(record.id);
-    this.inFlightSizes.push(record.bytes);
-    this.inFlightSegments.push(record.segment);
-    this.inFlightEnds.push(end);
-    this.inFlightBytes += record.bytes;
+    this.inFlight.push(record.id, record.bytes, record.segment, end);
   }
 
   private reportDamage(segment: Segment, reader: SegmentFileReader, range: DamagedRange): void {
