@@ -39,6 +39,15 @@ const OVERRUN_BYTES = 4;
 
 const NON_ASCII = /[^\0-\x7f]/g;
 
+/** Records the per-record arrays start with, enough for a turn of about 1,000 events. */
+const INITIAL_RECORDS = 1024;
+
+/**
+ * Record arrays above this size go back to `INITIAL_RECORDS` on `clear`. A 1 MiB batch of
+ * 170-byte payloads fills about 5,600 slots, so only payloads of a few bytes need more.
+ */
+const KEPT_RECORDS = 16 * 1024;
+
 const TWO_TO_32 = 0x1_0000_0000;
 
 /** Stores `value`, an unsigned 32-bit integer, little-endian at `offset`. */
@@ -89,11 +98,16 @@ export class PendingBatch {
   private runList: SegmentRun[] = [];
   /** Segment headers of the runs that start a file, written by `seal` after the payloads. */
   private segmentHeaders: Array<{ offset: number; bytes: Buffer }> = [];
-  /** Records added since the last `seal`: payload, offset of the record, id and payload bytes, at the same index. */
+  /**
+   * Records added since the last `seal`: payload, offset of the record, id and payload bytes, at
+   * the same index below `count`. The arrays keep their size from turn to turn, so that a turn of
+   * thousands of records does not grow four new arrays.
+   */
+  private count = 0;
   private payloads: string[] = [];
-  private starts: number[] = [];
-  private ids: number[] = [];
-  private sizes: number[] = [];
+  private starts = new Float64Array(INITIAL_RECORDS);
+  private ids = new Float64Array(INITIAL_RECORDS);
+  private sizes = new Float64Array(INITIAL_RECORDS);
 
   /** Runs in write order; a segment has at most one. */
   get runs(): readonly SegmentRun[] {
@@ -125,10 +139,13 @@ export class PendingBatch {
       run = { segment, start, end: this.used, firstId: id, lastId: id };
       this.runList.push(run);
     }
-    this.payloads.push(payload);
-    this.starts.push(this.used);
-    this.ids.push(id);
-    this.sizes.push(bytes);
+    const index = this.count;
+    if (index === this.starts.length) this.growRecords();
+    this.payloads[index] = payload;
+    this.starts[index] = this.used;
+    this.ids[index] = id;
+    this.sizes[index] = bytes;
+    this.count = index + 1;
     this.used += RECORD_HEADER_BYTES + bytes;
     run.end = this.used;
     run.lastId = id;
@@ -140,7 +157,7 @@ export class PendingBatch {
    * (see the class comment), or null.
    */
   seal(): ReplacedPayload[] | null {
-    const count = this.payloads.length;
+    const count = this.count;
     if (count === 0) return null;
     const buffer = this.buffer;
     const { payloads, starts, sizes } = this;
@@ -194,6 +211,13 @@ export class PendingBatch {
     this.forgetRecords();
     if (this.arena !== null) this.buffer = this.arena.bytes;
     else if (this.buffer.length > 2 * INITIAL_CAPACITY) this.buffer = Buffer.allocUnsafe(INITIAL_CAPACITY);
+    // A batch of tiny records grew the record arrays far past a usual turn.
+    if (this.starts.length > KEPT_RECORDS) {
+      this.payloads = [];
+      this.starts = new Float64Array(INITIAL_RECORDS);
+      this.ids = new Float64Array(INITIAL_RECORDS);
+      this.sizes = new Float64Array(INITIAL_RECORDS);
+    }
   }
 
   /**
@@ -224,10 +248,9 @@ export class PendingBatch {
   /** Drops the records added since the last `seal`, once they are encoded or no longer written. */
   private forgetRecords(): void {
     this.segmentHeaders = [];
-    this.payloads = [];
-    this.starts = [];
-    this.ids = [];
-    this.sizes = [];
+    // Emptied, not replaced, so that the array keeps its size and releases the strings.
+    this.payloads.fill('', 0, this.count);
+    this.count = 0;
   }
 
   /** Stores the checksums of the records from `start` to `end`, in WebAssembly while the batch is in the arena. */
@@ -237,6 +260,14 @@ export class PendingBatch {
     else arena.sealRecords(start, end);
   }
 
+  /** Doubles the arrays of added records. */
+  private growRecords(): void {
+    const capacity = 2 * this.starts.length;
+    this.starts = grownTo(this.starts, capacity);
+    this.ids = grownTo(this.ids, capacity);
+    this.sizes = grownTo(this.sizes, capacity);
+  }
+
   /** Grows the buffer so that `bytes` more fit after the added records. */
   private reserve(bytes: number): void {
     if (this.used + bytes <= this.buffer.length) return;
@@ -244,4 +275,11 @@ export class PendingBatch {
     this.buffer.copy(grown, 0, 0, this.used);
     this.buffer = grown;
   }
+}
+
+/** Returns a copy of `array` with `capacity` elements. */
+function grownTo(array: Float64Array<ArrayBuffer>, capacity: number): Float64Array<ArrayBuffer> {
+  const grown = new Float64Array(capacity);
+  grown.set(array);
+  return grown;
 }
