@@ -14,12 +14,14 @@ const KEPT_CAPACITY = 64 * 1024;
  * in flight. Plain arrays of that length, cut from the front by `ack`, cost a copy of what remains
  * per cut and end up in the old generation, where every mark-compact scans them. Here the numbers
  * live in typed arrays used as a ring, which doubles when full and whose memory is outside the
- * JavaScript heap. Segments are kept once per run of records that share one, because records
- * are read in order and a segment contains thousands of them.
+ * JavaScript heap: 20 bytes per slot, so 300,000 records take a ring of 524,288 slots, 10 MiB.
+ * Segments are kept once per run of records that share one, because records are read in order
+ * and a segment contains thousands of them.
  */
 export class InFlightRecords {
   private ids = new Float64Array(INITIAL_CAPACITY);
-  private sizes = new Float64Array(INITIAL_CAPACITY);
+  /** Payload bytes, which `MAX_RECORD_BYTES` keeps far below 2^32. */
+  private sizes = new Uint32Array(INITIAL_CAPACITY);
   private ends = new Float64Array(INITIAL_CAPACITY);
   /** Slot of the oldest record. */
   private head = 0;
@@ -45,6 +47,11 @@ export class InFlightRecords {
 
   get bytes(): number {
     return this.totalBytes;
+  }
+
+  /** Slots of the ring: at least `count`, and back to 1,024 once a deep window has emptied. */
+  get capacity(): number {
+    return this.ids.length;
   }
 
   push(id: number, bytes: number, segment: Segment, end: number): void {
@@ -86,7 +93,7 @@ export class InFlightRecords {
       slot = (slot + 1) & mask;
       this.runCounts[this.runHead] -= 1;
       if (this.runCounts[this.runHead] === 0) {
-        // Released, so that the segment of a deleted file can be collected.
+        // Released, so that the ring keeps no segment after its last record.
         this.runSegments[this.runHead] = undefined;
         this.runHead += 1;
       }
@@ -112,7 +119,7 @@ export class InFlightRecords {
     this.runHead = 0;
     if (this.ids.length > KEPT_CAPACITY) {
       this.ids = new Float64Array(INITIAL_CAPACITY);
-      this.sizes = new Float64Array(INITIAL_CAPACITY);
+      this.sizes = new Uint32Array(INITIAL_CAPACITY);
       this.ends = new Float64Array(INITIAL_CAPACITY);
     }
   }
@@ -133,8 +140,8 @@ export class InFlightRecords {
 }
 
 /** Copies a full ring that starts at slot `head` into the front of a ring twice its size. */
-function doubled(ring: Float64Array<ArrayBuffer>, head: number): Float64Array<ArrayBuffer> {
-  const grown = new Float64Array(2 * ring.length);
+function doubled<Ring extends Float64Array<ArrayBuffer> | Uint32Array<ArrayBuffer>>(ring: Ring, head: number): Ring {
+  const grown = new (ring.constructor as new (length: number) => Ring)(2 * ring.length);
   grown.set(ring.subarray(head));
   grown.set(ring.subarray(0, head), ring.length - head);
   return grown;

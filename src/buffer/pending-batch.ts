@@ -42,11 +42,6 @@ const NON_ASCII = /[^\0-\x7f]/g;
 /** Records the per-record arrays start with, enough for a turn of about 1,000 events. */
 const INITIAL_RECORDS = 1024;
 
-/**
- * Record arrays above this size go back to `INITIAL_RECORDS` on `clear`. A 1 MiB batch of
- * 170-byte payloads fills about 5,600 slots, so only payloads of a few bytes need more.
- */
-const KEPT_RECORDS = 16 * 1024;
 
 const TWO_TO_32 = 0x1_0000_0000;
 
@@ -101,7 +96,9 @@ export class PendingBatch {
   /**
    * Records added since the last `seal`: payload, offset of the record, id and payload bytes, at
    * the same index below `count`. The arrays keep their size from turn to turn, so that a turn of
-   * thousands of records does not grow four new arrays.
+   * thousands of records does not grow four new arrays. The DiskBuffer writes a batch once it
+   * reaches 1 MiB, so they stay at or below 65,536 slots (1 MiB of records with empty payloads),
+   * 2 MiB in all. A batch of 170-byte payloads fills about 5,600.
    */
   private count = 0;
   private payloads: string[] = [];
@@ -211,13 +208,6 @@ export class PendingBatch {
     this.forgetRecords();
     if (this.arena !== null) this.buffer = this.arena.bytes;
     else if (this.buffer.length > 2 * INITIAL_CAPACITY) this.buffer = Buffer.allocUnsafe(INITIAL_CAPACITY);
-    // A batch of tiny records grew the record arrays far past a usual turn.
-    if (this.starts.length > KEPT_RECORDS) {
-      this.payloads = [];
-      this.starts = new Float64Array(INITIAL_RECORDS);
-      this.ids = new Float64Array(INITIAL_RECORDS);
-      this.sizes = new Float64Array(INITIAL_RECORDS);
-    }
   }
 
   /**

@@ -3,9 +3,9 @@ import { test } from 'node:test';
 import { DiskBuffer } from '../../src/buffer/index.js';
 import { makeTempDirectory, nextTurn, reopenAndReadAll } from './helpers.js';
 
-// A 1 MiB batch of records with one-byte payloads contains about 60,000 of them, far more than
-// a usual turn. The batch's per-record arrays grow for such a turn and shrink after it. Every
-// record must then be on disk with its own id and payload, and so must those of the next turn.
+// A 1 MiB batch of records with one-byte payloads contains about 61,700 of them, far more than
+// a usual turn, so the batch's per-record arrays grow during the turn. Every record must then be
+// on disk with its own id and payload, and so must those of the next, smaller turn.
 test('stores turns of tiny records', async () => {
   const directory = await makeTempDirectory();
   const firstTurn = 70_000;

@@ -56,7 +56,9 @@ describe('InFlightRecords', () => {
     const inFlight = new InFlightRecords();
     const segment = new Segment(DIRECTORY, 1, 0, 0, 0);
     for (let id = 1; id <= 100_000; id += 1) inFlight.push(id, 1, segment, id);
+    assert.equal(inFlight.capacity, 131_072);
     assert.equal(inFlight.ackThrough(100_000), 100_000);
+    assert.equal(inFlight.capacity, 1024, 'the ring shrinks once the deep window has emptied');
     for (let id = 100_001; id <= 103_000; id += 1) inFlight.push(id, 2, segment, id);
     assert.equal(inFlight.count, 3000);
     assert.equal(inFlight.ackThrough(101_500), 1500);
