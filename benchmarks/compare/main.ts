@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { formatReport, type ScenarioOutcome } from './report.js';
 import type { BacklogResult } from './backlog.js';
 import type { RunnerResult } from './runner.js';
-import type { QueueKind, Scenario, SenderScenario, SinkPorts, SinkReply, SinkRequest } from './shared.js';
+import { median, type QueueKind, type Scenario, type SenderScenario, type SinkPorts, type SinkReply, type SinkRequest } from './shared.js';
 
 interface Arguments {
   quick: boolean;
@@ -277,11 +277,6 @@ async function runInterleaved(
     results.push(await runner.result);
   }
   return results;
-}
-
-/** Returns the median of `values`, the upper one of the two middle values for an even count. */
-function median(values: number[]): number {
-  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 }
 
 /**

@@ -127,3 +127,8 @@ export type SinkReply =
   /** Latency of the frames counted since the previous `sample`, which this request starts over. */
   | { op: 'latency'; id: number; latency: LatencySummary }
   | ({ op: 'stats'; id: number } & SinkStats);
+
+/** Returns the median of `values`, the upper one of the two middle values for an even count. */
+export function median(values: readonly number[]): number {
+  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+}
