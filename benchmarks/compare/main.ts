@@ -18,36 +18,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArguments, UsageError } from './options.js';
 import { formatReport, type ScenarioOutcome } from './report.js';
 import type { BacklogResult } from './backlog.js';
 import type { RunnerResult } from './runner.js';
 import { median, type QueueKind, type Scenario, type SenderScenario, type SinkPorts, type SinkReply, type SinkRequest } from './shared.js';
-
-interface Arguments {
-  quick: boolean;
-  only: string | undefined;
-  json: string | undefined;
-  cpuProfileDirectory: string | undefined;
-  runnerFlags: string[];
-}
-
-function parseArguments(argv: string[]): Arguments {
-  const result: Arguments = { quick: false, only: undefined, json: undefined, cpuProfileDirectory: undefined, runnerFlags: [] };
-  for (const argument of argv) {
-    if (argument === '--quick') result.quick = true;
-    else if (argument.startsWith('--only=')) result.only = argument.slice('--only='.length);
-    else if (argument.startsWith('--json=')) result.json = argument.slice('--json='.length);
-    else if (argument.startsWith('--cpu-prof=')) result.cpuProfileDirectory = argument.slice('--cpu-prof='.length);
-    else if (argument.startsWith('--runner-flags=')) {
-      result.runnerFlags = argument.slice('--runner-flags='.length).split(' ').filter((flag) => flag !== '');
-    } else {
-      throw new Error(
-        `Unknown argument ${JSON.stringify(argument)}: expected --quick, --only=TEXT, --json=FILE, --cpu-prof=DIR or --runner-flags="FLAGS"`,
-      );
-    }
-  }
-  return result;
-}
 
 function buildScenarios(quick: boolean): Scenario[] {
   const scale = quick ? 0.1 : 1;
@@ -384,4 +359,10 @@ async function main(): Promise<void> {
   if (options.json) writeFileSync(options.json, `${JSON.stringify(outcomes, null, 2)}\n`);
 }
 
-await main();
+try {
+  await main();
+} catch (error) {
+  if (!(error instanceof UsageError)) throw error;
+  process.stderr.write(`${error.message}\n`);
+  process.exitCode = 1;
+}
