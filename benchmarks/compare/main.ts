@@ -85,6 +85,26 @@ function buildScenarios(quick: boolean): Scenario[] {
 }
 
 /**
+ * Keeps the scenarios whose name contains one of the comma-separated texts of `--only`, or all
+ * of them without the option. Throws a UsageError that lists every scenario name when the option
+ * is empty or one of its texts matches no scenario, because a typo would otherwise go unnoticed.
+ */
+function selectScenarios(scenarios: Scenario[], only: string | undefined): Scenario[] {
+  if (only === undefined) return scenarios;
+  const texts = only.split(',').filter((text) => text !== '');
+  const unmatched = texts.filter((text) => !scenarios.some((scenario) => scenario.name.includes(text)));
+  if (texts.length === 0 || unmatched.length > 0) {
+    const problem =
+      texts.length === 0
+        ? '--only is empty'
+        : `--only: no scenario name contains ${unmatched.map((text) => JSON.stringify(text)).join(', ')}`;
+    const names = scenarios.map((scenario) => `  ${scenario.name}`).join('\n');
+    throw new UsageError(`${problem}. Give one or more parts of these scenario names, separated by commas:\n${names}`);
+  }
+  return scenarios.filter((scenario) => texts.some((text) => scenario.name.includes(text)));
+}
+
+/**
  * Runs `sync` so that the kernel writes back what earlier runs left dirty before the timed rows
  * start: a full run writes several hundred MiB to DiskBuffer segments. Does nothing where `sync`
  * is missing.
@@ -296,10 +316,7 @@ function describeOutcome(outcome: ScenarioOutcome): string {
 
 async function main(): Promise<void> {
   const options = parseArguments(process.argv.slice(2));
-  const filters = options.only?.split(',').filter((text) => text !== '');
-  const scenarios = buildScenarios(options.quick).filter(
-    (scenario) => !filters || filters.some((text) => scenario.name.includes(text)),
-  );
+  const scenarios = selectScenarios(buildScenarios(options.quick), options.only);
   flushDirtyPages();
   const certificate = createTlsCertificate();
   const env: NodeJS.ProcessEnv = {
