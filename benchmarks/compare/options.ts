@@ -1,4 +1,5 @@
 /** Command-line options of compare/main.ts. */
+import { resolve } from 'node:path';
 
 export interface Arguments {
   quick: boolean;
@@ -23,8 +24,8 @@ export function parseArguments(argv: string[]): Arguments {
   for (const argument of argv) {
     if (argument === '--quick') result.quick = true;
     else if (argument.startsWith('--only=')) result.only = argument.slice('--only='.length);
-    else if (argument.startsWith('--json=')) result.json = argument.slice('--json='.length);
-    else if (argument.startsWith('--cpu-prof=')) result.cpuProfileDirectory = argument.slice('--cpu-prof='.length);
+    else if (argument.startsWith('--json=')) result.json = resolveFromInvocation(argument.slice('--json='.length));
+    else if (argument.startsWith('--cpu-prof=')) result.cpuProfileDirectory = resolveFromInvocation(argument.slice('--cpu-prof='.length));
     else if (argument.startsWith('--runner-flags=')) {
       result.runnerFlags = argument.slice('--runner-flags='.length).split(' ').filter((flag) => flag !== '');
     } else if (Object.hasOwn(VALUE_OPTIONS, argument)) {
@@ -34,4 +35,12 @@ export function parseArguments(argv: string[]): Arguments {
     }
   }
   return result;
+}
+
+/**
+ * Resolves a path from the command line against the directory where the user typed `npm run
+ * bench`. npm stores that directory in INIT_CWD and starts this script in benchmarks/.
+ */
+function resolveFromInvocation(path: string): string {
+  return resolve(process.env.INIT_CWD ?? process.cwd(), path);
 }
