@@ -18,7 +18,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArguments, UsageError } from './options.js';
+import { parseArguments, prepareOutputPaths, UsageError } from './options.js';
 import { formatReport, type ScenarioOutcome } from './report.js';
 import type { BacklogResult } from './backlog.js';
 import type { RunnerResult } from './runner.js';
@@ -317,6 +317,7 @@ function describeOutcome(outcome: ScenarioOutcome): string {
 async function main(): Promise<void> {
   const options = parseArguments(process.argv.slice(2));
   const scenarios = selectScenarios(buildScenarios(options.quick), options.only);
+  prepareOutputPaths(options);
   flushDirtyPages();
   const certificate = createTlsCertificate();
   const env: NodeJS.ProcessEnv = {

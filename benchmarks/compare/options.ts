@@ -1,5 +1,6 @@
-/** Command-line options of compare/main.ts. */
-import { resolve } from 'node:path';
+/** Parsing and checks of the command-line options of compare/main.ts. */
+import { accessSync, constants as fsConstants, mkdirSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 
 export interface Arguments {
   quick: boolean;
@@ -24,8 +25,8 @@ export function parseArguments(argv: string[]): Arguments {
   for (const argument of argv) {
     if (argument === '--quick') result.quick = true;
     else if (argument.startsWith('--only=')) result.only = argument.slice('--only='.length);
-    else if (argument.startsWith('--json=')) result.json = resolveFromInvocation(argument.slice('--json='.length));
-    else if (argument.startsWith('--cpu-prof=')) result.cpuProfileDirectory = resolveFromInvocation(argument.slice('--cpu-prof='.length));
+    else if (argument.startsWith('--json=')) result.json = resolveFromInvocation(pathValue(argument));
+    else if (argument.startsWith('--cpu-prof=')) result.cpuProfileDirectory = resolveFromInvocation(pathValue(argument));
     else if (argument.startsWith('--runner-flags=')) {
       result.runnerFlags = argument.slice('--runner-flags='.length).split(' ').filter((flag) => flag !== '');
     } else if (Object.hasOwn(VALUE_OPTIONS, argument)) {
@@ -37,10 +38,57 @@ export function parseArguments(argv: string[]): Arguments {
   return result;
 }
 
+/** Returns the path after the equals sign of `--json=FILE` or `--cpu-prof=DIR`, which must not be empty. */
+function pathValue(argument: string): string {
+  const equals = argument.indexOf('=');
+  const option = argument.slice(0, equals);
+  const value = argument.slice(equals + 1);
+  if (value === '') throw new UsageError(`Option ${option} is missing its value: write ${option}=${VALUE_OPTIONS[option]}. ${USAGE}`);
+  return value;
+}
+
 /**
  * Resolves a path from the command line against the directory where the user typed `npm run
  * bench`. npm stores that directory in INIT_CWD and starts this script in benchmarks/.
  */
 function resolveFromInvocation(path: string): string {
   return resolve(process.env.INIT_CWD ?? process.cwd(), path);
+}
+
+/**
+ * Checks before the run starts that the `--json` file can be written and creates the `--cpu-prof`
+ * directory, so that a wrong path fails at once instead of after a run of several minutes.
+ */
+export function prepareOutputPaths(options: Arguments): void {
+  if (options.json !== undefined) checkJsonFile(options.json);
+  if (options.cpuProfileDirectory !== undefined) createProfileDirectory(options.cpuProfileDirectory);
+}
+
+function checkJsonFile(file: string): void {
+  const directory = dirname(file);
+  const directoryStats = statSync(directory, { throwIfNoEntry: false });
+  if (directoryStats === undefined) {
+    throw new UsageError(`--json: directory ${directory} does not exist. Create it, or give a FILE in an existing directory.`);
+  }
+  if (!directoryStats.isDirectory()) throw new UsageError(`--json: ${directory} is not a directory.`);
+  const fileStats = statSync(file, { throwIfNoEntry: false });
+  if (fileStats?.isDirectory()) throw new UsageError(`--json: ${file} is a directory. Give the name of a file in it.`);
+  // An existing file is overwritten, so it must be writable, and a new one needs a writable directory.
+  const target = fileStats === undefined ? directory : file;
+  try {
+    accessSync(target, fsConstants.W_OK);
+  } catch (error) {
+    throw new UsageError(`--json: ${file} cannot be written: ${(error as Error).message}`);
+  }
+}
+
+function createProfileDirectory(directory: string): void {
+  try {
+    // NOTE: in Node.js 20.20.2 this call never returns for a path under /proc, because it retries
+    // while mkdir reports ENOENT for the path and EEXIST for its parent.
+    mkdirSync(directory, { recursive: true });
+    accessSync(directory, fsConstants.W_OK);
+  } catch (error) {
+    throw new UsageError(`--cpu-prof: directory ${directory} cannot be created or written: ${(error as Error).message}`);
+  }
 }
