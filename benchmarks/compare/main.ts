@@ -18,7 +18,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArguments, prepareOutputPaths, UsageError } from './options.js';
+import { checkRunnerFlags, parseArguments, prepareOutputPaths, UsageError } from './options.js';
 import { formatReport, type ScenarioOutcome } from './report.js';
 import type { BacklogResult } from './backlog.js';
 import type { RunnerResult } from './runner.js';
@@ -205,13 +205,14 @@ function startRunner(
         outcome = message.result;
       }
     });
-    child.on('exit', (code) => {
+    child.on('exit', (code, signal) => {
       clearTimeout(timer);
       sink.off('message', relay);
       exited = true;
       wake();
       const hint = runnerArgv.length > 0 ? ` (it ran with ${runnerArgv.join(' ')}: check --runner-flags)` : '';
-      resolve(outcome ?? { kind: 'error', message: `the runner exited with code ${code} and sent no result${hint}` });
+      const ending = code !== null ? `exited with code ${code}` : `was ended by ${signal}`;
+      resolve(outcome ?? { kind: 'error', message: `the runner ${ending} and sent no result${hint}` });
     });
   });
   return {
@@ -318,6 +319,7 @@ async function main(): Promise<void> {
   const options = parseArguments(process.argv.slice(2));
   const scenarios = selectScenarios(buildScenarios(options.quick), options.only);
   prepareOutputPaths(options);
+  checkRunnerFlags(options.runnerFlags);
   flushDirtyPages();
   const certificate = createTlsCertificate();
   const env: NodeJS.ProcessEnv = {
@@ -333,10 +335,13 @@ async function main(): Promise<void> {
 
   const started = performance.now();
   const outcomes: ScenarioOutcome[] = [];
+  // Rows that could not run on this machine, which do not count as failed.
+  const skipped = new Set<Scenario>();
   const interleaved = scenarios.filter((scenario): scenario is SenderScenario => scenario.kind === 'sender' && scenario.interleaved === true);
   for (const scenario of scenarios) {
     if (scenario.kind === 'sender' && scenario.protocol === 'tls' && !certificate) {
       outcomes.push({ scenario, result: { kind: 'error', message: 'skipped: openssl was not found to create a certificate' } });
+      skipped.add(scenario);
       continue;
     }
     if (scenario.kind === 'sender' && scenario.interleaved) {
@@ -375,6 +380,13 @@ async function main(): Promise<void> {
   const seconds = (performance.now() - started) / 1000;
   process.stdout.write(formatReport(outcomes, { seconds, quick: options.quick }));
   if (options.json) writeFileSync(options.json, `${JSON.stringify(outcomes, null, 2)}\n`);
+
+  const failed = outcomes.filter((outcome) => outcome.result.kind === 'error' && !skipped.has(outcome.scenario));
+  if (failed.length > 0) {
+    const names = failed.map((outcome) => outcome.scenario.name).join('; ');
+    process.stderr.write(`${failed.length} of ${outcomes.length} scenarios failed, see their rows above: ${names}\n`);
+    process.exitCode = 1;
+  }
 }
 
 try {

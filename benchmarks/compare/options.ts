@@ -1,4 +1,5 @@
 /** Parsing and checks of the command-line options of compare/main.ts. */
+import { spawnSync } from 'node:child_process';
 import { accessSync, constants as fsConstants, mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 
@@ -91,4 +92,23 @@ function createProfileDirectory(directory: string): void {
   } catch (error) {
     throw new UsageError(`--cpu-prof: directory ${directory} cannot be created or written: ${(error as Error).message}`);
   }
+}
+
+/**
+ * Starts Node.js once with the `--runner-flags` and `-e 0`, as the runners will start, and throws
+ * a UsageError with Node.js's message when it rejects them, so that a typo does not fail every row.
+ */
+export function checkRunnerFlags(flags: readonly string[]): void {
+  if (flags.length === 0) return;
+  // NOTE: a flag that writes a file at exit, such as --prof or --cpu-prof, also writes one for this check.
+  const check = spawnSync(process.execPath, ['--expose-gc', ...flags, '-e', '0'], { encoding: 'utf8', timeout: 30_000 });
+  if (check.status === 0) return;
+
+  let reason: string;
+  if (check.error !== undefined) reason = check.error.message;
+  else if (check.signal !== null) reason = `it was ended by ${check.signal}`;
+  else reason = check.stderr.trim().split('\n')[0] || `it exited with code ${check.status}`;
+  throw new UsageError(
+    `--runner-flags: Node.js rejected "${flags.join(' ')}": ${reason}. Give Node.js and V8 options separated by spaces, for example --runner-flags="--trace-gc".`,
+  );
 }
