@@ -220,25 +220,69 @@ function verdicts(outcomes: ScenarioOutcome[]): Verdict[] {
   return result;
 }
 
+/** Returns the distinct values in ascending order, joined with "or" (for example "3 or 7"). */
+function distinctText(values: number[], format: (value: number) => string): string {
+  return [...new Set(values)].sort((a, b) => a - b).map(format).join(' or ');
+}
+
+function roundsText(rounds: number[]): string {
+  return rounds.length === 1 && rounds[0] === 1 ? '1 round' : `the median of ${distinctText(rounds, String)} rounds`;
+}
+
+/** Describes the flood rounds of the sender rows, with the count of the rows that take turns apart when it differs. */
+function describeRounds(senders: SenderScenario[]): string {
+  const alone = [...new Set(senders.filter((scenario) => !scenario.interleaved).map((scenario) => scenario.floodRounds))];
+  const inTurns = [...new Set(senders.filter((scenario) => scenario.interleaved).map((scenario) => scenario.floodRounds))];
+  if (alone.length === 0) return roundsText(inTurns);
+  if (inTurns.length === 0 || (inTurns.length === 1 && alone.length === 1 && inTurns[0] === alone[0])) return roundsText(alone);
+  return `${roundsText(alone)} (${distinctText(inTurns, String)} for the rows that take turns)`;
+}
+
+/**
+ * Describes the rate and duration of the paced runs that produced a result. The setting of most
+ * rows comes first, then each other setting with the rows that used it.
+ */
+function describePaced(outcomes: ScenarioOutcome[]): string {
+  const groups = new Map<string, { rate: number; seconds: number; names: string[] }>();
+  for (const { scenario, result } of outcomes) {
+    if (scenario.kind !== 'sender' || result.kind !== 'sender' || result.paced === undefined) continue;
+    const key = `${scenario.pacedRate}/${scenario.pacedSeconds}`;
+    const group = groups.get(key) ?? { rate: scenario.pacedRate, seconds: scenario.pacedSeconds, names: [] };
+    group.names.push(`"${scenario.name}"`);
+    groups.set(key, group);
+  }
+  if (groups.size === 0) return 'no paced runs';
+
+  // Array.prototype.sort is stable, so groups of equal size keep the order of the report's rows.
+  const [main, ...others] = [...groups.values()].sort((a, b) => b.names.length - a.names.length);
+  const parts = [`${integer(main.rate)} events/s for ${main.seconds} s`];
+  for (const other of others) {
+    const rate = other.rate === main.rate ? '' : ` ${integer(other.rate)} events/s`;
+    parts.push(`and${rate} for ${other.seconds} s in ${other.names.join(' and ')}`);
+  }
+  return `paced: ${parts.join(', ')}`;
+}
+
+/** Describes the flood and paced settings of the sender rows in the report, or returns '' without such rows. */
+function describeSettings(outcomes: ScenarioOutcome[]): string {
+  const senders = outcomes.map((outcome) => outcome.scenario).filter((scenario): scenario is SenderScenario => scenario.kind === 'sender');
+  if (senders.length === 0) return '';
+  const floodEvents = distinctText(senders.map((scenario) => scenario.floodEvents), integer);
+  const warmupEvents = distinctText(senders.map((scenario) => scenario.warmupEvents), integer);
+  return (
+    `Flood: ${floodEvents} events after ${warmupEvents} warm-up events, ${describeRounds(senders)}; ` +
+    `${describePaced(outcomes)}. Ratios compare rows of this run only.`
+  );
+}
+
 export function formatReport(outcomes: ScenarioOutcome[], run: { seconds: number; quick: boolean }): string {
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
-  const senders = outcomes.map((outcome) => outcome.scenario).filter((scenario): scenario is SenderScenario => scenario.kind === 'sender');
-  const flood = senders.find((scenario) => !scenario.interleaved) ?? senders[0];
-  const interleavedRounds = senders.find((scenario) => scenario.interleaved)?.floodRounds;
-  const roundsText =
-    interleavedRounds !== undefined && flood !== undefined && interleavedRounds !== flood.floodRounds
-      ? `the median of ${flood.floodRounds} rounds (${interleavedRounds} for the rows that take turns)`
-      : `the median of ${flood?.floodRounds} rounds`;
   const lines: string[] = [
     '',
     `# Sender benchmark${run.quick ? ' (--quick)' : ''}`,
     '',
     `Node.js ${process.version}, ${os.cpus().length} cores (${cpu}), finished in ${run.seconds.toFixed(0)} s.`,
-    flood
-      ? `Flood: ${integer(flood.floodEvents)} events after ${integer(flood.warmupEvents)} warm-up events, ` +
-        `${roundsText}; paced: ` +
-        `${integer(flood.pacedRate)} events/s for ${flood.pacedSeconds} s. Ratios compare rows of this run only.`
-      : '',
+    describeSettings(outcomes),
     '',
     '## Flood: events/s from the first send until the sink counted every frame',
     '',
