@@ -170,9 +170,11 @@ function startRunner(
   hardLimitMs: number,
 ): Runner {
   const execArgv = ['--expose-gc', ...runnerArgv, '--import', tsxLoader];
+  // The runner creates its DiskBuffer directories in here and removes it when it exits.
+  const temporaryDirectory = mkdtempSync(join(tmpdir(), 'resilient-syslog-bench-'));
   const child = fork(join(compareDirectory, 'runner.ts'), [], {
     execArgv,
-    env: { ...env, BENCH_SCENARIO: JSON.stringify(scenario) },
+    env: { ...env, BENCH_SCENARIO: JSON.stringify(scenario), BENCH_TEMP_DIRECTORY: temporaryDirectory },
   });
   const relay = (message: SinkReply) => {
     if (message.op !== 'ready' && child.connected) child.send(message);
@@ -208,6 +210,12 @@ function startRunner(
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
       sink.off('message', relay);
+      // A runner killed with SIGKILL, by the hard limit for example, could not remove the directory itself.
+      try {
+        rmSync(temporaryDirectory, { recursive: true, force: true });
+      } catch (error) {
+        process.stderr.write(`Failed to remove the temporary directory ${temporaryDirectory} of "${scenario.name}": ${(error as Error).message}\n`);
+      }
       exited = true;
       wake();
       const hint = runnerArgv.length > 0 ? ` (it ran with ${runnerArgv.join(' ')}: check --runner-flags)` : '';

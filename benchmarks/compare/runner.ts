@@ -3,6 +3,7 @@
  * not carry over to the next. The orchestrator forks it with the scenario in `BENCH_SCENARIO`, relays
  * its sink requests, and receives one `RunnerResult` over IPC.
  */
+import { rmSync } from 'node:fs';
 import { constants as performanceConstants, monitorEventLoopDelay, type PerformanceEntry, PerformanceObserver } from 'node:perf_hooks';
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import { type BacklogResult, runBacklogScenario } from './backlog.js';
@@ -248,7 +249,30 @@ async function runSenderScenario(scenario: SenderScenario, ports: SinkPorts, tls
   return { kind: 'sender', flood: floodResult, ...(paced ? { paced } : {}) };
 }
 
+/**
+ * Removes this runner's temporary directory, which contains its DiskBuffer directories, when the
+ * runner exits. That includes SIGINT, SIGTERM, and the end of the IPC channel when the
+ * orchestrator exits or is killed. The orchestrator removes the directory too once the runner
+ * has exited, which covers a runner killed with SIGKILL.
+ */
+function removeTemporaryDirectoryOnExit(): void {
+  const directory = process.env.BENCH_TEMP_DIRECTORY;
+  if (directory === undefined) return;
+  process.on('exit', () => {
+    try {
+      rmSync(directory, { recursive: true, force: true });
+    } catch (error) {
+      process.stderr.write(`Failed to remove the runner's temporary directory ${directory}: ${(error as Error).message}\n`);
+    }
+  });
+  // Exit codes 128 + signal number, as a shell reports a process ended by that signal.
+  process.once('SIGINT', () => process.exit(130));
+  process.once('SIGTERM', () => process.exit(143));
+  process.once('disconnect', () => process.exit(1));
+}
+
 async function main(): Promise<void> {
+  removeTemporaryDirectoryOnExit();
   const scenario = JSON.parse(process.env.BENCH_SCENARIO ?? '') as Scenario;
   const ports = JSON.parse(process.env.BENCH_PORTS ?? '') as SinkPorts;
   const tlsCert = process.env.BENCH_TLS_CERT ?? '';

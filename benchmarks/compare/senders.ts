@@ -167,10 +167,13 @@ const FSYNC_MODES: Record<Exclude<QueueKind, 'memory'>, FsyncMode> = {
   'disk-never': 'never',
 };
 
-/** Creates a DiskBuffer with default options in a new temporary directory; returns undefined for the memory queue. */
+/**
+ * Creates a DiskBuffer with default options in a new directory under the runner's temporary
+ * directory (BENCH_TEMP_DIRECTORY, see runner.ts); returns undefined for the memory queue.
+ */
 export async function createQueue(kind: QueueKind): Promise<{ queue: EventQueue | undefined; remove: () => Promise<void> }> {
   if (kind === 'memory') return { queue: undefined, remove: async () => {} };
-  const directory = await mkdtemp(join(tmpdir(), 'resilient-syslog-bench-'));
+  const directory = await mkdtemp(join(process.env.BENCH_TEMP_DIRECTORY ?? tmpdir(), 'resilient-syslog-bench-'));
   const queue = new DiskBuffer({ directory, fsync: FSYNC_MODES[kind] });
   return { queue, remove: () => rm(directory, { recursive: true, force: true }) };
 }
