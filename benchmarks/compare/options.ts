@@ -49,8 +49,10 @@ function pathValue(argument: string): string {
 }
 
 /**
- * Resolves a path from the command line against the directory where the user typed `npm run
- * bench`. npm stores that directory in INIT_CWD and starts this script in benchmarks/.
+ * Resolves a path from the command line against INIT_CWD, which npm sets to the directory it was
+ * started in, because npm starts this script in benchmarks/. Without npm it uses the working directory.
+ * NOTE: the root `npm run bench` starts a second npm in the project root, which sets INIT_CWD to
+ * that root, so a relative path typed in a subdirectory of the project resolves against the root.
  */
 function resolveFromInvocation(path: string): string {
   return resolve(process.env.INIT_CWD ?? process.cwd(), path);
