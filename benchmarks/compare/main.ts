@@ -22,7 +22,7 @@ import { checkRunnerFlags, parseArguments, prepareOutputPaths, UsageError } from
 import { formatReport, type ScenarioOutcome } from './report.js';
 import type { BacklogResult } from './backlog.js';
 import type { RunnerResult } from './runner.js';
-import { median, type QueueKind, type Scenario, type SenderScenario, type SinkPorts, type SinkReply, type SinkRequest } from './shared.js';
+import { median, removeTemporaryDirectory, type QueueKind, type Scenario, type SenderScenario, type SinkPorts, type SinkReply, type SinkRequest } from './shared.js';
 
 function buildScenarios(quick: boolean): Scenario[] {
   const scale = quick ? 0.1 : 1;
@@ -211,11 +211,7 @@ function startRunner(
       clearTimeout(timer);
       sink.off('message', relay);
       // A runner killed with SIGKILL, by the hard limit for example, could not remove the directory itself.
-      try {
-        rmSync(temporaryDirectory, { recursive: true, force: true });
-      } catch (error) {
-        process.stderr.write(`Failed to remove the temporary directory ${temporaryDirectory} of "${scenario.name}": ${(error as Error).message}\n`);
-      }
+      removeTemporaryDirectory(temporaryDirectory, `the temporary directory of "${scenario.name}"`);
       exited = true;
       wake();
       const hint = runnerArgv.length > 0 ? ` (it ran with ${runnerArgv.join(' ')}: check --runner-flags)` : '';

@@ -3,12 +3,11 @@
  * not carry over to the next. The orchestrator forks it with the scenario in `BENCH_SCENARIO`, relays
  * its sink requests, and receives one `RunnerResult` over IPC.
  */
-import { rmSync } from 'node:fs';
 import { constants as performanceConstants, monitorEventLoopDelay, type PerformanceEntry, PerformanceObserver } from 'node:perf_hooks';
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import { type BacklogResult, runBacklogScenario } from './backlog.js';
 import { createSender, type SenderUnderTest } from './senders.js';
-import { eventText, type LatencySummary, type Scenario, type SenderScenario, type SinkPorts } from './shared.js';
+import { eventText, type LatencySummary, removeTemporaryDirectory, type Scenario, type SenderScenario, type SinkPorts } from './shared.js';
 import { clock, collectGarbage, MIB, PeakSampler, SinkClient, threadCpuMicros, usedHeap } from './sink-client.js';
 
 /** Events sent between two yields to the event loop in a flood, as an application producing events in bursts would. */
@@ -258,13 +257,7 @@ async function runSenderScenario(scenario: SenderScenario, ports: SinkPorts, tls
 function removeTemporaryDirectoryOnExit(): void {
   const directory = process.env.BENCH_TEMP_DIRECTORY;
   if (directory === undefined) return;
-  process.on('exit', () => {
-    try {
-      rmSync(directory, { recursive: true, force: true });
-    } catch (error) {
-      process.stderr.write(`Failed to remove the runner's temporary directory ${directory}: ${(error as Error).message}\n`);
-    }
-  });
+  process.on('exit', () => removeTemporaryDirectory(directory, "the runner's temporary directory"));
   // Exit codes 128 + signal number, as a shell reports a process ended by that signal.
   process.once('SIGINT', () => process.exit(130));
   process.once('SIGTERM', () => process.exit(143));

@@ -1,7 +1,8 @@
 /**
  * Definitions shared by the orchestrator, the sink and the scenario runners: the shared clock,
- * the event text, the IPC messages and the scenario descriptions.
+ * the event text, the IPC messages, the scenario descriptions and small helpers.
  */
+import { rmSync } from 'node:fs';
 
 /**
  * Milliseconds since the orchestrator's start on the system's monotonic clock.
@@ -127,6 +128,18 @@ export type SinkReply =
   /** Latency of the frames counted since the previous `sample`, which this request starts over. */
   | { op: 'latency'; id: number; latency: LatencySummary }
   | ({ op: 'stats'; id: number } & SinkStats);
+
+/**
+ * Removes a temporary directory and everything in it. A failure is written to standard error,
+ * because it leaves only a folder behind and must not end the run.
+ */
+export function removeTemporaryDirectory(directory: string, description: string): void {
+  try {
+    rmSync(directory, { recursive: true, force: true });
+  } catch (error) {
+    process.stderr.write(`Failed to remove ${description} ${directory}: ${(error as Error).message}\n`);
+  }
+}
 
 /** Returns the median of `values`, the upper one of the two middle values for an even count. */
 export function median(values: readonly number[]): number {
