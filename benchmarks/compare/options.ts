@@ -49,13 +49,14 @@ function pathValue(argument: string): string {
 }
 
 /**
- * Resolves a path from the command line against INIT_CWD, which npm sets to the directory it was
- * started in, because npm starts this script in benchmarks/. Without npm it uses the working directory.
- * NOTE: the root `npm run bench` starts a second npm in the project root, which sets INIT_CWD to
- * that root, so a relative path typed in a subdirectory of the project resolves against the root.
+ * Resolves a path from the command line against the directory where the user typed the command.
+ * npm starts this script in benchmarks/ and sets INIT_CWD to the directory it was started in. The
+ * root `npm run bench` starts a second npm in the project root, which sets INIT_CWD again, so
+ * that script hands its own INIT_CWD over as BENCH_INVOKED_FROM. Without npm it uses the working
+ * directory.
  */
 function resolveFromInvocation(path: string): string {
-  return resolve(process.env.INIT_CWD ?? process.cwd(), path);
+  return resolve(process.env.BENCH_INVOKED_FROM || process.env.INIT_CWD || process.cwd(), path);
 }
 
 /**
