@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import { crc32cTable } from './crc32c.js';
 import { RECORD_HEADER_BYTES, checkSealRange, unsealableRecordError } from './record-format.js';
 

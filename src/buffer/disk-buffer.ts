@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import { join } from 'node:path';
 import { EventEmitter } from 'eventemitter3';
 import { BufferIOError, InvalidEventError } from '../errors.js';

@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import { crc32c } from './crc32c.js';
 import { type DiskBufferFs, closeQuietly, readFully, writeFully } from './disk-fs.js';
 import { readUint64, writeUint64 } from './segment.js';

@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import { type QueueRecord, QueuedRecord } from './queue.js';
 
 /** Records are packed in segments of about this many UTF-16 code units, below V8's 128 KiB large-object size. */

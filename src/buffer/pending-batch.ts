@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import { type CrcArena, createCrcArena } from './crc32c-wasm.js';
 import { RECORD_HEADER_BYTES, sealRecordsJs } from './record-format.js';
 import { SEGMENT_HEADER_BYTES, type Segment, encodeSegmentHeader } from './segment.js';

@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import { crc32c } from './crc32c.js';
 
 /**

@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import { join } from 'node:path';
 import { BufferCorruptError, BufferIOError } from '../errors.js';
 import { type DiskBufferFs, closeQuietly, errorCode, readFully } from './disk-fs.js';

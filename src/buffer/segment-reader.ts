@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import { type DiskBufferFs, closeQuietly, readFully } from './disk-fs.js';
 import {
   RECORD_HEADER_BYTES,

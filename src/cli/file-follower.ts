@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import { watch, type FSWatcher } from 'node:fs';
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';

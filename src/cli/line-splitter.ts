@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 /** Maximum line length kept whole, in bytes. A longer line is sent in pieces of this size, so memory stays bounded. */
 export const MAX_LINE_BYTES = 1024 * 1024;
 

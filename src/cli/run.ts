@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import { createRequire } from 'node:module';
 import { debuglog } from 'node:util';
 import { InvalidOptionError } from '../errors.js';

@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import { InvalidEventError } from '../errors.js';
 import { FieldCache } from './field-cache.js';
 import { describe, resolveFormatOptions, type FormatOptions, type ResolvedFormatOptions } from './format-options.js';

@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import { truncateUtf8 } from './utf8.js';
 
 /** Largest UDP payload over IPv4 in bytes: 65,535 minus the 20-byte IP header and the 8-byte UDP header. */

@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 /** Returns the UTF-8 length of `text` in bytes, as `Buffer.from(text)` would encode it. */
 export function byteLength(text: string): number {
   return Buffer.byteLength(text, 'utf8');

@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 /**
  * Size of a pooled chunk buffer: room for an ASCII chunk of 48 K characters plus one record of up
  * to about 16 KiB. `FrameBatch` allocates a longer chunk, or a UTF-8 one, on its own.

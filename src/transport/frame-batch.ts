@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import { type QueueRecord, QueuedRecord } from '../buffer/queue.js';
 import { frameLf } from '../format/framing.js';
 import { POOLED_CHUNK_BYTES, giveChunkBuffer, takeChunkBuffer } from './chunk-pool.js';

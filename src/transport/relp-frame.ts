@@ -7,6 +7,7 @@
  * TXNR and DATALEN have 1 to 9 digits, COMMAND has 1 to 32 ASCII letters, and DATALEN counts the
  * octets of DATA. A frame without data ends right after DATALEN with LF.
  */
+import { Buffer } from 'node:buffer';
 import { RelpProtocolError } from '../errors.js';
 
 /** Largest transaction number; the one after it is 1. Transaction number 0 is reserved for hints. */

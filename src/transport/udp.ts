@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import dgram from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { EventEmitter } from 'eventemitter3';
