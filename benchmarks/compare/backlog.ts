@@ -44,7 +44,15 @@ export interface BacklogResult {
   drainRate: number;
   drainCpuMicrosPerEvent: number;
   counted: number;
+  /**
+   * The rates that the depth target compares, one entry per run, in run order. Set where the
+   * result combines several runs (see `combineBacklogRuns` in main.ts).
+   */
+  runs?: BacklogRunRates[];
 }
+
+/** The rates of one backlog run that the depth target compares. */
+export type BacklogRunRates = Pick<BacklogResult, 'spoolRateShallow' | 'spoolRateDeep' | 'drainRateWindow'>;
 
 /** Resolves once an upstream of the sender went down, which shows that the pool tried the closed port. */
 function waitUntilDown(sender: SyslogSender): Promise<void> {
