@@ -2,7 +2,8 @@
 import os from 'node:os';
 import type { BacklogResult } from './backlog.js';
 import type { FloodResult, PacedResult, RunnerResult } from './runner.js';
-import { type BacklogScenario, median, type Scenario, type SenderScenario } from './shared.js';
+import type { BacklogScenario, Scenario, SenderScenario } from './shared.js';
+import { depthRatios, pairedRatio } from './target-ratios.js';
 
 export interface ScenarioOutcome {
   scenario: Scenario;
@@ -43,34 +44,6 @@ function pacedOf(outcomes: ScenarioOutcome[], name: string): PacedResult | undef
 
 function rateOf(flood: FloodResult | undefined): number {
   return flood?.finished ? flood.eventsPerSecond : Number.NaN;
-}
-
-/**
- * Returns the median over rounds of `flood`'s rate divided by `reference`'s rate in the same
- * round, for rows that take turns round by round. Returns NaN when either row did not finish or
- * the two ran a different number of rounds. Each pair of rounds ran within about a second, while
- * the median rounds of two rows may come from different moments of the run.
- */
-function pairedRatio(flood: FloodResult | undefined, reference: FloodResult | undefined): number {
-  if (!flood?.finished || !reference?.finished || flood.roundRates.length !== reference.roundRates.length) return Number.NaN;
-  return median(flood.roundRates.map((rate, round) => rate / reference.roundRates[round]));
-}
-
-/**
- * Computes the two ratios of the depth target, each the median over runs. The spool ratio divides
- * the last tenth's rate by the second tenth's in each run of the larger backlog. The drain ratio
- * divides the larger backlog's window rate by the smaller one's, run by run, because the two took
- * turns. Without per-run rates, or with a different number of runs, it divides the medians.
- */
-function depthRatios(larger: BacklogResult, smaller: BacklogResult): { spool: number; drain: number } {
-  const runs = larger.runs ?? [];
-  const smallerRuns = smaller.runs ?? [];
-  const spool = runs.length > 0 ? median(runs.map((run) => run.spoolRateDeep / run.spoolRateShallow)) : larger.spoolRateDeep / larger.spoolRateShallow;
-  const drain =
-    runs.length > 0 && runs.length === smallerRuns.length
-      ? median(runs.map((run, index) => run.drainRateWindow / smallerRuns[index].drainRateWindow))
-      : larger.drainRateWindow / smaller.drainRateWindow;
-  return { spool, drain };
 }
 
 /** Formats a target's ratio with two decimals, or three where two would round a miss up to the threshold. */
