@@ -18,6 +18,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isStopping, stopOnSignal, trackChild, trackDirectory, untrackDirectory } from './cleanup.js';
 import { checkRunnerFlags, parseArguments, prepareOutputPaths, UsageError } from './options.js';
 import { formatReport, type ScenarioOutcome } from './report.js';
 import type { BacklogResult } from './backlog.js';
@@ -125,6 +126,7 @@ function flushDirtyPages(): void {
 /** Writes a self-signed certificate for 127.0.0.1 with openssl; returns undefined when openssl is missing. */
 function createTlsCertificate(): { key: string; cert: string } | undefined {
   const directory = mkdtempSync(join(tmpdir(), 'resilient-syslog-bench-tls-'));
+  trackDirectory(directory);
   try {
     execFileSync(
       'openssl',
@@ -140,6 +142,7 @@ function createTlsCertificate(): { key: string; cert: string } | undefined {
     return undefined;
   } finally {
     rmSync(directory, { recursive: true, force: true });
+    untrackDirectory(directory);
   }
 }
 
@@ -148,6 +151,7 @@ const tsxLoader = import.meta.resolve('tsx');
 
 function startSink(env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; ports: SinkPorts }> {
   const child = fork(join(compareDirectory, 'sink.ts'), [], { execArgv: ['--import', tsxLoader], env });
+  trackChild(child);
   return new Promise((resolve, reject) => {
     child.once('error', reject);
     child.once('exit', (code) => reject(new Error(`The sink exited with code ${code} before it was ready`)));
@@ -174,13 +178,19 @@ function startRunner(
   runnerArgv: readonly string[],
   hardLimitMs: number,
 ): Runner {
+  if (isStopping()) {
+    const stopped: RunnerResult = { kind: 'error', message: 'not run: a signal ended the run' };
+    return { result: Promise.resolve(stopped), nextWait: () => Promise.resolve(), giveTurn: () => {} };
+  }
   const execArgv = ['--expose-gc', ...runnerArgv, '--import', tsxLoader];
   // The runner creates its DiskBuffer directories in here and removes it when it exits.
   const temporaryDirectory = mkdtempSync(join(tmpdir(), 'resilient-syslog-bench-'));
+  trackDirectory(temporaryDirectory);
   const child = fork(join(compareDirectory, 'runner.ts'), [], {
     execArgv,
     env: { ...env, BENCH_SCENARIO: JSON.stringify(scenario), BENCH_TEMP_DIRECTORY: temporaryDirectory },
   });
+  trackChild(child);
   const relay = (message: SinkReply) => {
     if (message.op !== 'ready' && child.connected) child.send(message);
   };
@@ -217,6 +227,7 @@ function startRunner(
       sink.off('message', relay);
       // A runner killed with SIGKILL, by the hard limit for example, could not remove the directory itself.
       removeTemporaryDirectory(temporaryDirectory, `the temporary directory of "${scenario.name}"`);
+      untrackDirectory(temporaryDirectory);
       exited = true;
       wake();
       const hint = runnerArgv.length > 0 ? ` (it ran with ${runnerArgv.join(' ')}: check --runner-flags)` : '';
@@ -326,6 +337,7 @@ function describeOutcome(outcome: ScenarioOutcome): string {
 }
 
 async function main(): Promise<void> {
+  stopOnSignal();
   const options = parseArguments(process.argv.slice(2));
   const scenarios = selectScenarios(buildScenarios(options.quick), options.only);
   prepareOutputPaths(options);
