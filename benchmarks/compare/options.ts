@@ -1,6 +1,6 @@
 /** Parsing and checks of the command-line options of compare/main.ts. */
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants as fsConstants, mkdirSync, statSync } from 'node:fs';
+import { accessSync, existsSync, constants as fsConstants, mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 
 export interface Arguments {
@@ -88,13 +88,28 @@ function checkJsonFile(file: string): void {
 
 function createProfileDirectory(directory: string): void {
   try {
-    // NOTE: in Node.js 20.20.2 this call never returns for a path under /proc, because it retries
-    // while mkdir reports ENOENT for the path and EEXIST for its parent.
-    mkdirSync(directory, { recursive: true });
+    createDirectories(directory);
     accessSync(directory, fsConstants.W_OK);
   } catch (error) {
     throw new UsageError(`--cpu-prof: directory ${directory} cannot be created or written: ${(error as Error).message}`);
   }
+}
+
+/**
+ * Creates `directory` and its missing parents one at a time. `mkdirSync` with `recursive: true`
+ * never returned in Node.js 20.20.2 for a path under /proc, where mkdir reports ENOENT for the
+ * path and EEXIST for its parent, and it retried forever.
+ */
+function createDirectories(directory: string): void {
+  const missing: string[] = [];
+  let current = directory;
+  while (!existsSync(current)) {
+    missing.push(current);
+    const parent = dirname(current);
+    if (parent === current) break;
+    current = parent;
+  }
+  for (const path of missing.reverse()) mkdirSync(path);
 }
 
 /**
@@ -111,6 +126,7 @@ export function checkRunnerFlags(flags: readonly string[]): void {
   if (check.error !== undefined) reason = check.error.message;
   else if (check.signal !== null) reason = `it was ended by ${check.signal}`;
   else reason = check.stderr.trim().split('\n')[0] || `it exited with code ${check.status}`;
+  reason = reason.replace(/\.+$/, '');
   throw new UsageError(
     `--runner-flags: Node.js rejected "${flags.join(' ')}": ${reason}. Give Node.js and V8 options separated by spaces, for example --runner-flags="--trace-gc".`,
   );
