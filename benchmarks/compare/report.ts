@@ -268,6 +268,14 @@ function describeSettings(outcomes: ScenarioOutcome[]): string {
 
 export function formatReport(outcomes: ScenarioOutcome[], run: { seconds: number; quick: boolean }): string {
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  const hasSenders = outcomes.some((outcome) => outcome.scenario.kind === 'sender');
+  const hasBacklogs = outcomes.some((outcome) => outcome.scenario.kind === 'backlog');
+  // A quick run is too short for its numbers to mean anything, so its targets get no verdict.
+  const verdictText = (met: boolean | undefined): string => {
+    if (met === undefined) return 'not measured';
+    if (run.quick) return 'not judged in a --quick run';
+    return met ? 'met' : 'missed';
+  };
   const lines: string[] = [
     '',
     `# Sender benchmark${run.quick ? ' (--quick)' : ''}`,
@@ -275,26 +283,29 @@ export function formatReport(outcomes: ScenarioOutcome[], run: { seconds: number
     `Node.js ${process.version}, ${os.cpus().length} cores (${cpu}), finished in ${run.seconds.toFixed(0)} s.`,
     describeSettings(outcomes),
     '',
-    '## Flood: events/s from the first send until the sink counted every frame',
-    '',
-    ...throughputTable(outcomes),
-    '',
-    '## Paced: latency from send to sink and event-loop delay while sending at a fixed rate',
-    '',
-    ...pacedTable(outcomes),
-    '',
-    '## Backlog: every collector down while events spool, then the collector comes up',
-    '',
-    ...backlogTable(outcomes),
-    '',
+  ];
+  if (hasSenders) {
+    lines.push(
+      '## Flood: events/s from the first send until the sink counted every frame',
+      '',
+      ...throughputTable(outcomes),
+      '',
+      '## Paced: latency from send to sink and event-loop delay while sending at a fixed rate',
+      '',
+      ...pacedTable(outcomes),
+      '',
+    );
+  }
+  if (hasBacklogs) {
+    lines.push('## Backlog: every collector down while events spool, then the collector comes up', '', ...backlogTable(outcomes), '');
+  }
+  lines.push(
     '## Targets (reported, never asserted)',
     '',
     '| Target | Measured | Verdict |',
     '| --- | --- | --- |',
-    ...verdicts(outcomes).map(
-      (verdict) => `| ${verdict.target} | ${verdict.measured} | ${verdict.met === undefined ? 'not measured' : verdict.met ? 'met' : 'missed'} |`,
-    ),
+    ...verdicts(outcomes).map((verdict) => `| ${verdict.target} | ${verdict.measured} | ${verdictText(verdict.met)} |`),
     '',
-  ];
+  );
   return lines.join('\n');
 }
