@@ -18,21 +18,22 @@ export interface QueueRecord {
  * trace and the rule.
  */
 export class QueuedRecord implements QueueRecord {
-  /**
-   * A record that lives as long as the class, so that V8 keeps the hidden class of a complete
-   * record. V8 references that hidden class weakly, from its transition tree and from optimized
-   * code. A full garbage collection at a moment when no record existed, between two bursts, freed
-   * it and threw away the optimized code of every function that reads records, which then ran
-   * unoptimized until V8 compiled it again (`--trace-deopt`: "reason: weak objects").
-   */
-  static readonly #hiddenClassKeeper = new QueuedRecord(0, '', 0);
-
   constructor(
     readonly id: number,
     readonly payload: string,
     readonly bytes: number,
   ) {}
 }
+
+/**
+ * A record that lives as long as the process, so that V8 keeps the hidden class of a complete
+ * record. V8 references that hidden class weakly, from its transition tree and from optimized
+ * code. A full garbage collection at a moment when no record existed, between two bursts, freed
+ * it and threw away the optimized code of every function that reads records, which then ran
+ * unoptimized until V8 compiled it again (`--trace-deopt`: "reason: weak objects"). It is
+ * exported, and not a private field of the class, so that the public type stays structural.
+ */
+export const queuedRecordKeeper = new QueuedRecord(0, '', 0);
 
 /** Policy for a new event when the queue is at its maximum. */
 export type FullPolicy = 'block' | 'drop-newest' | 'drop-oldest';

@@ -3,9 +3,6 @@ import type { Segment } from './segment.js';
 
 /** A record at the newest end of the queue, kept in memory with its place on disk. A class, for the reason given at `QueuedRecord`. */
 export class TailRecord {
-  /** A record that lives as long as the class, for the reason given at `QueuedRecord`. Its segment is a placeholder. */
-  static readonly #hiddenClassKeeper = new TailRecord(0, '', 0, null as unknown as Segment, 0);
-
   constructor(
     readonly id: number,
     public payload: string,
@@ -16,6 +13,9 @@ export class TailRecord {
     readonly offset: number,
   ) {}
 }
+
+/** A record that lives as long as the process, for the reason given at `queuedRecordKeeper`. Its segment is a placeholder. */
+export const tailRecordKeeper = new TailRecord(0, '', 0, null as unknown as Segment, 0);
 
 /**
  * The newest records of a DiskBuffer, in id order, so that `read` can return them without
