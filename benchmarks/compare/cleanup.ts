@@ -40,7 +40,9 @@ export function untrackDirectory(directory: string): void {
  */
 export function stopOnSignal(): void {
   for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
-    process.once(signal, () => {
+    // `on`, not `once`: a second Ctrl-C would otherwise end main at once, before the cleanup.
+    process.on(signal, () => {
+      if (stopping) return;
       stopping = true;
       const exits = [...children].map((child) => {
         child.kill(signal);

@@ -413,6 +413,8 @@ async function main(): Promise<void> {
   sink.disconnect();
 
   const seconds = (performance.now() - started) / 1000;
+  // A signal ended the run: its handler exits, and the --json file of an earlier run stays as it was.
+  if (isStopping()) return;
   process.stdout.write(formatReport(outcomes, { seconds, quick: options.quick }));
   if (options.json) writeFileSync(options.json, `${JSON.stringify(outcomes, null, 2)}\n`);
 

@@ -89,6 +89,7 @@ function checkJsonFile(file: string): void {
 function createProfileDirectory(directory: string): void {
   try {
     createDirectories(directory);
+    if (!statSync(directory).isDirectory()) throw new Error('it is not a directory');
     accessSync(directory, fsConstants.W_OK);
   } catch (error) {
     throw new UsageError(`--cpu-prof: directory ${directory} cannot be created or written: ${(error as Error).message}`);

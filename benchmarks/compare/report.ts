@@ -269,6 +269,7 @@ function describeSettings(outcomes: ScenarioOutcome[]): string {
 export function formatReport(outcomes: ScenarioOutcome[], run: { seconds: number; quick: boolean }): string {
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   const hasSenders = outcomes.some((outcome) => outcome.scenario.kind === 'sender');
+  const hasPaced = outcomes.some((outcome) => outcome.result.kind === 'sender' && outcome.result.paced !== undefined);
   const hasBacklogs = outcomes.some((outcome) => outcome.scenario.kind === 'backlog');
   // A quick run is too short for its numbers to mean anything, so its targets get no verdict.
   const verdictText = (met: boolean | undefined): string => {
@@ -285,16 +286,10 @@ export function formatReport(outcomes: ScenarioOutcome[], run: { seconds: number
     '',
   ];
   if (hasSenders) {
-    lines.push(
-      '## Flood: events/s from the first send until the sink counted every frame',
-      '',
-      ...throughputTable(outcomes),
-      '',
-      '## Paced: latency from send to sink and event-loop delay while sending at a fixed rate',
-      '',
-      ...pacedTable(outcomes),
-      '',
-    );
+    lines.push('## Flood: events/s from the first send until the sink counted every frame', '', ...throughputTable(outcomes), '');
+  }
+  if (hasPaced) {
+    lines.push('## Paced: latency from send to sink and event-loop delay while sending at a fixed rate', '', ...pacedTable(outcomes), '');
   }
   if (hasBacklogs) {
     lines.push('## Backlog: every collector down while events spool, then the collector comes up', '', ...backlogTable(outcomes), '');
