@@ -13,6 +13,7 @@ import { SyslogSender, UpstreamPool } from '../../src/index.js';
 import { createQueue } from './senders.js';
 import { APP_NAME, type BacklogScenario, eventText, HOSTNAME, type SinkPorts } from './shared.js';
 import { clock, collectGarbage, MIB, PeakSampler, type SinkClient, usedHeap } from './sink-client.js';
+import type { BacklogRunRates } from './target-ratios.js';
 
 const EVENTS_PER_TURN = 1000;
 const IDLE_MS = 3_000;
@@ -50,9 +51,6 @@ export interface BacklogResult {
    */
   runs?: BacklogRunRates[];
 }
-
-/** The rates of one backlog run that the depth target compares. */
-export type BacklogRunRates = Pick<BacklogResult, 'spoolRateShallow' | 'spoolRateDeep' | 'drainRateWindow'>;
 
 /** Resolves once an upstream of the sender went down, which shows that the pool tried the closed port. */
 function waitUntilDown(sender: SyslogSender): Promise<void> {

@@ -384,7 +384,6 @@ async function main(): Promise<void> {
       continue;
     }
     const scenarioStart = performance.now();
-    let result: RunnerResult;
     if (scenario.kind === 'backlog') {
       // The backlogs of one queue take turns, so that the depth target divides the rates of two
       // runs a few seconds apart instead of runs that the machine's drift may have moved apart.
@@ -404,10 +403,9 @@ async function main(): Promise<void> {
         process.stderr.write(`${member.name}: ${describeOutcome(outcome)} (taking turns, ${groupSeconds.toFixed(1)} s for the queue)\n`);
       });
       continue;
-    } else {
-      result = await runScenario(scenario, sink, runnerEnv, runnerArgv);
     }
-    const outcome = { scenario, result };
+
+    const outcome = { scenario, result: await runScenario(scenario, sink, runnerEnv, runnerArgv) };
     outcomes.push(outcome);
     const scenarioSeconds = (performance.now() - scenarioStart) / 1000;
     process.stderr.write(`${scenario.name}: ${describeOutcome(outcome)} (${scenarioSeconds.toFixed(1)} s)\n`);

@@ -11,12 +11,16 @@ export interface RoundRates {
   roundRates: number[];
 }
 
-/** The part of a backlog result that `depthRatios` reads: medians over runs, and each run's rates. */
-export interface BacklogRates {
+/** The rates of one backlog run that the depth target compares. */
+export interface BacklogRunRates {
   spoolRateShallow: number;
   spoolRateDeep: number;
   drainRateWindow: number;
-  runs?: ReadonlyArray<{ spoolRateShallow: number; spoolRateDeep: number; drainRateWindow: number }>;
+}
+
+/** The part of a backlog result that `depthRatios` reads: medians over runs, and each run's rates. */
+export interface BacklogRates extends BacklogRunRates {
+  runs?: readonly BacklogRunRates[];
 }
 
 /**

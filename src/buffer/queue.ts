@@ -26,12 +26,10 @@ export class QueuedRecord implements QueueRecord {
 }
 
 /**
- * A record that lives as long as the process, so that V8 keeps the hidden class of a complete
- * record. V8 references that hidden class weakly, from its transition tree and from optimized
- * code. A full garbage collection at a moment when no record existed, between two bursts, freed
- * it and threw away the optimized code of every function that reads records, which then ran
- * unoptimized until V8 compiled it again (`--trace-deopt`: "reason: weak objects"). It is
- * exported, and not a private field of the class, so that the public type stays structural.
+ * A record that lives as long as the process. V8 references the hidden class of a complete record
+ * only weakly, so a full garbage collection between two bursts freed it and threw away the
+ * optimized code of every function that reads records (`--trace-deopt`: "reason: weak objects").
+ * A private static field would do the same but would make the public `QueuedRecord` type nominal.
  */
 export const queuedRecordKeeper = new QueuedRecord(0, '', 0);
 
