@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { EventQueue, QueueRecord } from '../buffer/queue.js';
 import type { Upstream } from '../pool/upstream.js';
 import { recordsPerSelectOf, type UpstreamPool } from '../pool/upstream-pool.js';
@@ -7,6 +8,14 @@ import { AckTracker } from './ack-tracker.js';
 
 /** Pause before routing again after a strategy threw. */
 const STRATEGY_RETRY_MS = 1_000;
+
+/**
+ * Milliseconds that one turn of the event loop spends writing, after which the rest waits for
+ * the next turn. A collector on loopback or a fast network takes a backlog as fast as it is
+ * written, so without a limit the drain of a million waiting events would hold the host's event
+ * loop for most of a second. The first batch of a turn is always written.
+ */
+export const TURN_SLICE_MS = 2;
 
 export interface DispatcherCounters {
   /** Records written to a connection, replays included. */
@@ -84,7 +93,13 @@ export class Dispatcher {
     try {
       const strategy = this.pool.strategy;
       const upstreams = this.pool.upstreams;
+      const deadline = performance.now() + TURN_SLICE_MS;
       for (;;) {
+        if (performance.now() >= deadline) {
+          // Timers and I/O of the host run first; the next turn goes on where this one stopped.
+          this.schedule();
+          return;
+        }
         const batch = this.take();
         if (batch.length === 0) return;
         // The pool checked recordsPerSelect at construction, but a getter can return another value

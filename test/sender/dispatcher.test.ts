@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'eventemitter3';
 import { MemoryQueue } from '../../src/buffer/memory-queue.js';
@@ -85,6 +86,40 @@ test('Dispatcher - one upstream gets whole batches in order', async () => {
     assert.deepEqual(connection.writes.map((batch) => batch.length), [4, 4, 2]);
     assert.deepEqual(connection.ids, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     assert.equal(dispatcher.counters.sent, 10);
+  } finally {
+    await pool.close(100);
+  }
+});
+
+test('Dispatcher - a long backlog leaves over many turns of the event loop', async () => {
+  const { pool, connections } = await startPool(1);
+  try {
+    // The connection takes every write at once, like a collector on loopback that reads as fast
+    // as the sender writes. Without a limit per turn, the first pump would write all of it.
+    const total = 500_000;
+    const queue = new MemoryQueue({ maxRecords: total });
+    const dispatcher = new Dispatcher(queue, pool, 1024, 256 * 1024, noSwitch);
+    fill(queue, total);
+    dispatcher.pump();
+    const firstTurn = dispatcher.counters.sent;
+    assert.ok(firstTurn > 0, 'the first turn wrote no record');
+    assert.ok(firstTurn < total, `the first turn wrote all ${total} records`);
+
+    let turns = 0;
+    let done = false;
+    const counting = (async () => {
+      while (!done) {
+        await nextTurn();
+        turns += 1;
+      }
+    })();
+    await waitUntil(() => dispatcher.counters.sent === total, () => `${dispatcher.counters.sent} of ${total} records were written`);
+    done = true;
+    await counting;
+    assert.ok(turns >= 2, `the backlog left in ${turns + 1} turns`);
+    const ids = connections[0].ids;
+    assert.equal(ids.length, total);
+    assert.ok(ids.every((id, index) => id === index + 1), 'records leave once each, in order');
   } finally {
     await pool.close(100);
   }

@@ -112,6 +112,8 @@ test('Dispatcher - batches of 87 records split evenly', async () => {
     const batches = 100;
     for (let index = 0; index < batches * 87; index += 1) queue.push(`event ${index + 1}`, 3_000);
     dispatcher.pump();
+    // A turn of the event loop writes for a few milliseconds and the next turn goes on.
+    await waitUntil(() => connections.every((connection) => connection !== undefined) && connections[0].records + connections[1].records === batches * 87, 'every record is written');
 
     // Each batch gives one pick to each upstream. Runs of 64 and 23 would send 6,400 and 2,300
     // records. Runs of 43 and 44 keep the two within one record per batch.
