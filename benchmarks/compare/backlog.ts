@@ -8,6 +8,7 @@
  * (see `drainWindow`) that skips the reconnect and the first reads, and the report compares
  * that window between a run with a small backlog and a run with a ten times larger one.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import { SyslogSender, UpstreamPool } from '../../src/index.js';
 import { createQueue } from './senders.js';
@@ -44,6 +45,9 @@ export interface BacklogResult {
   /** Delivery rate of the whole backlog, from the sink's first frame to its last. */
   drainRate: number;
   drainCpuMicrosPerEvent: number;
+  /** Delay of the sender's event loop from the collector's start until the sink counted every frame: p99 and highest, in ms. */
+  drainEventLoopDelayP99Ms: number;
+  drainEventLoopDelayMaxMs: number;
   counted: number;
   /**
    * The rates that the depth target compares, one entry per run, in run order. Set where the
@@ -113,8 +117,11 @@ export async function runBacklogScenario(
   const windowEnd = sink.watch(drainTo);
   const all = sink.watch(events);
   const cpuBefore = process.cpuUsage();
+  const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+  loopDelay.enable();
   await sink.gate(true);
   const outcome = await sink.waitFor(all, clock() + scenario.timeoutMs, IDLE_MS);
+  loopDelay.disable();
   const cpu = process.cpuUsage(cpuBefore);
   const { firstFrameAt } = await sink.stats();
   let drainRateWindow = Number.NaN;
@@ -144,6 +151,8 @@ export async function runBacklogScenario(
     drainTo,
     drainRate: outcome.finished ? events / ((outcome.at - firstFrameAt) / 1000) : Number.NaN,
     drainCpuMicrosPerEvent: (cpu.user + cpu.system) / events,
+    drainEventLoopDelayP99Ms: loopDelay.percentile(99) / 1e6,
+    drainEventLoopDelayMaxMs: loopDelay.max / 1e6,
     counted: outcome.count,
   };
 }

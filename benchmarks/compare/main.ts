@@ -301,8 +301,8 @@ async function runInterleaved(
 
 /**
  * Combines the runs of one backlog scenario: the median of every rate, and the highest RSS and
- * heap peaks, so that the memory target is judged on the worst run. The rates of each run are
- * kept for the depth target. The first failed run is returned as it is.
+ * heap peaks and event-loop delays, so that memory and stalls are judged on the worst run. The
+ * rates of each run are kept for the depth target. The first failed run is returned as it is.
  */
 function combineBacklogRuns(results: RunnerResult[]): RunnerResult {
   const failed = results.find((result) => result.kind !== 'backlog');
@@ -323,6 +323,8 @@ function combineBacklogRuns(results: RunnerResult[]): RunnerResult {
       drainRateWindow: medianOf((run) => run.drainRateWindow),
       drainRate: medianOf((run) => run.drainRate),
       drainCpuMicrosPerEvent: medianOf((run) => run.drainCpuMicrosPerEvent),
+      drainEventLoopDelayP99Ms: maxOf((run) => run.drainEventLoopDelayP99Ms),
+      drainEventLoopDelayMaxMs: maxOf((run) => run.drainEventLoopDelayMaxMs),
       counted: Math.min(...runs.map((run) => run.counted)),
       runs: runs.map(({ spoolRateShallow, spoolRateDeep, drainRateWindow }) => ({ spoolRateShallow, spoolRateDeep, drainRateWindow })),
     },

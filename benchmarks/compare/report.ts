@@ -124,8 +124,8 @@ function smallerBacklogOf(
 
 function backlogTable(outcomes: ScenarioOutcome[]): string[] {
   const lines = [
-    '| Queue | Events | RSS peak above idle MiB | Heap peak above idle MiB | Spool events/s | Spool, 2nd tenth | Spool, last tenth | Last / 2nd | Drain events/s | Drain, window | Window ratio to smaller backlog |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| Queue | Events | RSS peak above idle MiB | Heap peak above idle MiB | Spool events/s | Spool, 2nd tenth | Spool, last tenth | Last / 2nd | Drain events/s | Drain, window | Window ratio to smaller backlog | Event-loop delay while draining, p99 / max ms |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const { scenario, backlog } of backlogsOf(outcomes)) {
     const smaller = smallerBacklogOf(outcomes, scenario);
@@ -134,12 +134,13 @@ function backlogTable(outcomes: ScenarioOutcome[]): string[] {
         `${decimal(backlog.heapPeakAboveIdleMiB, 1)} | ${integer(backlog.spoolRate)} | ${integer(backlog.spoolRateShallow)} | ` +
         `${integer(backlog.spoolRateDeep)} | ${ratio(backlog.spoolRateDeep, backlog.spoolRateShallow)} | ` +
         `${integer(backlog.drainRate)} | ${integer(backlog.drainRateWindow)} | ` +
-        `${smaller ? ratio(backlog.drainRateWindow, smaller.backlog.drainRateWindow) : '-'} |`,
+        `${smaller ? ratio(backlog.drainRateWindow, smaller.backlog.drainRateWindow) : '-'} | ` +
+        `${decimal(backlog.drainEventLoopDelayP99Ms, 1)} / ${decimal(backlog.drainEventLoopDelayMaxMs, 1)} |`,
     );
   }
   for (const { scenario, result } of outcomes) {
     if (scenario.kind === 'backlog' && result.kind === 'error') {
-      lines.push(`| ${scenario.queue} | ${integer(scenario.events)} | ${result.message.split('\n')[0]} | | | | | | | | |`);
+      lines.push(`| ${scenario.queue} | ${integer(scenario.events)} | ${result.message.split('\n')[0]} | | | | | | | | | |`);
     }
   }
   return lines;
