@@ -10,10 +10,11 @@ import { AckTracker } from './ack-tracker.js';
 const STRATEGY_RETRY_MS = 1_000;
 
 /**
- * Milliseconds that one turn of the event loop spends writing, after which the rest waits for
- * the next turn. A collector on loopback or a fast network takes a backlog as fast as it is
- * written, so without a limit the drain of a million waiting events would hold the host's event
- * loop for most of a second. The first batch of a turn is always written.
+ * Milliseconds that one turn of the event loop spends writing a backlog, after which the rest
+ * waits for the next turn. A collector on loopback or a fast network takes a backlog as fast as
+ * it is written, so without a limit the drain of a million waiting events would hold the host's
+ * event loop for most of a second. The first batch of a turn is always written, and so are as
+ * many records as the queue gained since the previous turn (see `Dispatcher.pump`).
  */
 export const TURN_SLICE_MS = 2;
 
@@ -38,6 +39,12 @@ export class Dispatcher {
   private pumping = false;
   private stopped = false;
   private lastTarget: Upstream | undefined;
+  /**
+   * Unread records in the queue when the previous pump ended. The queue contains more than this
+   * at the next pump only because events arrived in between. It starts at infinity, so that what
+   * waits at the first pump counts as a backlog.
+   */
+  private unreadAfterPump = Number.POSITIVE_INFINITY;
   private readonly onStrategyError: (error: Error) => void;
   private readonly onSwitch: (from: Upstream | undefined, to: Upstream) => void;
 
@@ -94,9 +101,14 @@ export class Dispatcher {
       const strategy = this.pool.strategy;
       const upstreams = this.pool.upstreams;
       const deadline = performance.now() + TURN_SLICE_MS;
+      // The slice applies to the backlog only. A producer that queues more events per turn than
+      // one slice writes would otherwise build a backlog that grows without bound, so this turn
+      // writes at least as many records as arrived since the previous one.
+      const arrived = Math.max(0, this.queue.unread - this.unreadAfterPump);
+      let written = 0;
       for (;;) {
-        if (performance.now() >= deadline) {
-          // Timers and I/O of the host run first; the next turn goes on where this one stopped.
+        if (written >= arrived && performance.now() >= deadline) {
+          // Timers and I/O of the host run first. The next turn goes on where this one stopped.
           this.schedule();
           return;
         }
@@ -129,9 +141,11 @@ export class Dispatcher {
           }
           upstream.write(records);
         }
+        written += routed;
         if (routed < batch.length) return;
       }
     } finally {
+      this.unreadAfterPump = this.queue.unread;
       this.pumping = false;
     }
   }
