@@ -97,3 +97,48 @@ test('MemoryQueue - drop-oldest drops packed records first and counts them', () 
   while (queue.unread > 0) last = queue.read(4096, 1_000_000).at(-1);
   assert.equal(last?.payload, 'event 49999');
 });
+
+/**
+ * Pushes `count` records, reading one record after every `readEvery` pushes (never when 0), and
+ * returns how many records were unpacked at each call of `PackedRecords.pack`.
+ */
+function unpackedAtEachPack(count: number, readEvery: number): number[] {
+  const original = PackedRecords.prototype.pack;
+  const unpacked: number[] = [];
+  PackedRecords.prototype.pack = function (this: PackedRecords, records: readonly QueueRecord[], from: number): number {
+    unpacked.push(records.length - from);
+    return original.call(this, records, from);
+  };
+  try {
+    const queue = new MemoryQueue({ maxRecords: 1_000_000, maxBytes: 1024 * 1024 * 1024 });
+    for (let index = 1; index <= count; index += 1) {
+      queue.push(payload(index), Buffer.byteLength(payload(index), 'utf8'));
+      if (readEvery > 0 && index % readEvery === 0) queue.read(1, 1_000_000);
+    }
+  } finally {
+    PackedRecords.prototype.pack = original;
+  }
+  return unpacked;
+}
+
+// Expected: with no reader, records are packed once 4,096 newer ones wait, so that they die
+// young instead of being promoted to V8's old generation.
+test('MemoryQueue - packs after 4,096 while nothing is read', () => {
+  const unpacked = unpackedAtEachPack(BACKLOG, 0);
+  assert.ok(unpacked.length > 1, 'only one pack ran');
+  assert.ok(
+    unpacked.every((count) => count === 4_097),
+    `records unpacked at each pack: ${[...new Set(unpacked)].join(', ')}`,
+  );
+});
+
+// Expected: while a reader takes records, as with a live collector that falls behind, packing
+// waits for 16,384 unread records, so that records the reader takes soon are never packed.
+test('MemoryQueue - packs after 16,384 while a reader takes records', () => {
+  const unpacked = unpackedAtEachPack(BACKLOG, 100);
+  assert.ok(unpacked.length > 1, 'only one pack ran');
+  assert.ok(
+    unpacked.every((count) => count === 16_385),
+    `records unpacked at each pack: ${[...new Set(unpacked)].join(', ')}`,
+  );
+});
