@@ -6,6 +6,7 @@ import { FailoverStrategy } from '../../src/strategy/failover.js';
 import { RoundRobinStrategy, DEFAULT_RECORDS_PER_PICK } from '../../src/strategy/round-robin.js';
 import type { UpstreamView } from '../../src/strategy/strategy.js';
 import { TestCollector } from '../helpers/collector.js';
+import { assertEventsInOrder, eventNumber } from '../helpers/event-numbers.js';
 import { createSender, waitUntil } from '../helpers/sender.js';
 
 // These tests queue a backlog that takes many turns of the event loop to write, so the
@@ -13,10 +14,6 @@ import { createSender, waitUntil } from '../helpers/sender.js';
 
 /** Room for the whole backlog in the memory queue, whose default maximum is 100,000 events. */
 const ROOMY_QUEUE = { maxQueueRecords: 1_000_000, maxQueueBytes: 1024 * 1024 * 1024 };
-
-function eventNumber(frame: string): number {
-  return Number(frame.slice(frame.lastIndexOf(' E') + 2));
-}
 
 /** Returns the number of the last event that `collector` received on its newest connection, or 0. */
 function lastNumber(collector: TestCollector): number {
@@ -180,12 +177,7 @@ test('Drain slice - strategy throws mid-drain', async () => {
     assert.ok(strategy.sentAtThrow < total, `the strategy threw after all ${total} events were written`);
     assert.equal(warnings.length, 1);
     assert.equal((warnings[0] as { code?: string }).code, 'ERR_SYSLOG_STRATEGY');
-    const numbers = collector.frames.map(eventNumber);
-    assert.equal(numbers.length, total);
-    assert.ok(
-      numbers.every((number, index) => number === index + 1),
-      'events arrive once each and in order',
-    );
+    assertEventsInOrder(collector.frames, total);
   } finally {
     await sender.close(1_000);
     await collector.close();

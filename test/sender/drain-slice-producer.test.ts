@@ -7,6 +7,7 @@ import { TURN_SLICE_MS } from '../../src/sender/dispatcher.js';
 import { FailoverStrategy } from '../../src/strategy/failover.js';
 import type { UpstreamView } from '../../src/strategy/strategy.js';
 import { TestCollector } from '../helpers/collector.js';
+import { assertEventsInOrder } from '../helpers/event-numbers.js';
 import { createSender, waitUntil } from '../helpers/sender.js';
 
 /**
@@ -26,10 +27,6 @@ class CostlyFailover extends FailoverStrategy {
     }
     return super.select(upstreams, record);
   }
-}
-
-function eventNumber(frame: string): number {
-  return Number(frame.slice(frame.lastIndexOf(' E') + 2));
 }
 
 test('Drain slice - producer per turn keeps up', async () => {
@@ -65,12 +62,7 @@ test('Drain slice - producer per turn keeps up', async () => {
 
     await sender.flush(5_000);
     await collector.waitForFrames(total, 5_000);
-    const numbers = collector.frames.map(eventNumber);
-    assert.equal(numbers.length, total);
-    assert.ok(
-      numbers.every((number, index) => number === index + 1),
-      'events arrive once each and in order',
-    );
+    assertEventsInOrder(collector.frames, total);
   } finally {
     await sender.close(1_000);
     await collector.close();
