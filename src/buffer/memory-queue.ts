@@ -106,10 +106,7 @@ export class MemoryQueue extends EventEmitter<QueueEvents> implements EventQueue
     this.unreadBytes += bytes;
     this.pushesSinceRead += 1;
     const unpackedLimit = this.pushesSinceRead > UNPACKED_RECORDS_UNREAD ? UNPACKED_RECORDS_UNREAD : UNPACKED_RECORDS;
-    if (this.records.length - this.head > unpackedLimit) {
-      this.head = this.packed.pack(this.records, this.head);
-      this.compact();
-    }
+    if (this.records.length - this.head > unpackedLimit) this.packOldest();
     if (!this.wasFull && this.full) this.wasFull = true;
     return id;
   }
@@ -174,6 +171,20 @@ export class MemoryQueue extends EventEmitter<QueueEvents> implements EventQueue
   }
 
   async close(): Promise<void> {}
+
+  /**
+   * Packs the oldest unpacked records into one segment. `read` and `dropOldest` subtract the UTF-8
+   * sizes that `PackedRecords` measured, so those sizes replace the stated ones in `unreadBytes`.
+   */
+  private packOldest(): void {
+    const from = this.head;
+    const packedBytesBefore = this.packed.bytes;
+    this.head = this.packed.pack(this.records, from);
+    let statedBytes = 0;
+    for (let index = from; index < this.head; index += 1) statedBytes += this.records[index].bytes;
+    this.unreadBytes += this.packed.bytes - packedBytesBefore - statedBytes;
+    this.compact();
+  }
 
   private dropOldest(incomingBytes: number): void {
     let count = 0;
