@@ -22,9 +22,9 @@ const UNPACKED_RECORDS = 16_384;
 /**
  * The same limit once this many records were pushed with no read, as when every collector is
  * down. A record that waits for 16,384 newer ones outlives two scavenges at a few hundred
- * thousand events per second, so V8 moves it to the old generation just before it is packed:
- * 110 MiB were promoted while 1,000,000 events spooled. Records packed after 4,096 newer ones
- * die young.
+ * thousand events per second, so V8 moves it to the old generation just before it is packed
+ * (110 MiB promoted while 1,000,000 events spooled, by `--trace-gc-nvp`). Records packed after
+ * 4,096 newer ones die young.
  */
 const UNPACKED_RECORDS_UNREAD = 4_096;
 

@@ -101,9 +101,8 @@ export class Dispatcher {
       const strategy = this.pool.strategy;
       const upstreams = this.pool.upstreams;
       const deadline = performance.now() + TURN_SLICE_MS;
-      // The slice applies to the backlog only. A producer that queues more events per turn than
-      // one slice writes would otherwise build a backlog that grows without bound, so this turn
-      // writes at least as many records as arrived since the previous one.
+      // The slice bounds a backlog only. This turn writes at least the records that arrived since
+      // the previous one, because a producer that queues more per turn would otherwise fall behind.
       const arrived = Math.max(0, this.queue.unread - this.unreadAfterPump);
       let written = 0;
       for (;;) {

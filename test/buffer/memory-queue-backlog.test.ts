@@ -121,24 +121,23 @@ function unpackedAtEachPack(count: number, readEvery: number): number[] {
   return unpacked;
 }
 
+/** Checks that packing ran more than once, each time with `expected` records unpacked. */
+function assertEveryPackAt(unpacked: readonly number[], expected: number): void {
+  assert.ok(unpacked.length > 1, 'only one pack ran');
+  assert.ok(
+    unpacked.every((count) => count === expected),
+    `records unpacked at each pack: ${[...new Set(unpacked)].join(', ')}`,
+  );
+}
+
 // Expected: with no reader, records are packed once 4,096 newer ones wait, so that they die
 // young instead of being promoted to V8's old generation.
 test('MemoryQueue - packs after 4,096 while nothing is read', () => {
-  const unpacked = unpackedAtEachPack(BACKLOG, 0);
-  assert.ok(unpacked.length > 1, 'only one pack ran');
-  assert.ok(
-    unpacked.every((count) => count === 4_097),
-    `records unpacked at each pack: ${[...new Set(unpacked)].join(', ')}`,
-  );
+  assertEveryPackAt(unpackedAtEachPack(BACKLOG, 0), 4_097);
 });
 
 // Expected: while a reader takes records, as with a live collector that falls behind, packing
 // waits for 16,384 unread records, so that records the reader takes soon are never packed.
 test('MemoryQueue - packs after 16,384 while a reader takes records', () => {
-  const unpacked = unpackedAtEachPack(BACKLOG, 100);
-  assert.ok(unpacked.length > 1, 'only one pack ran');
-  assert.ok(
-    unpacked.every((count) => count === 16_385),
-    `records unpacked at each pack: ${[...new Set(unpacked)].join(', ')}`,
-  );
+  assertEveryPackAt(unpackedAtEachPack(BACKLOG, 100), 16_385);
 });

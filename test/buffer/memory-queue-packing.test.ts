@@ -3,7 +3,10 @@ import { test } from 'node:test';
 import { MemoryQueue, type MemoryQueueOptions } from '../../src/buffer/index.js';
 import type { QueueRecord, QueueStats } from '../../src/buffer/queue.js';
 
-/** Returns `text` with each lone surrogate replaced by U+FFFD, as UTF-8 encoding writes it (String.prototype.toWellFormed from ES2024). */
+/**
+ * Returns `text` with each lone surrogate replaced by U+FFFD, as UTF-8 encoding writes it. This is
+ * `String.prototype.toWellFormed` of ES2024, which the project's TypeScript library setting lacks.
+ */
 function wellFormed(text: string): string {
   return Buffer.from(text, 'utf8').toString('utf8');
 }
@@ -148,7 +151,8 @@ test('MemoryQueue - odd reads across packed records', () => {
   checked.ack(20);
   checked.checkCounters('an ack of whole reads');
 
-  // The 53 records read so far are at positions 0 to 52 of the read records, so 200 is inside the next read.
+  // Of the 53 records read so far, ack(20) left 32 unacknowledged, so position 200 lies inside
+  // the next read.
   checked.readAndCheck(300, 1_000_000);
   checked.ack(200);
   checked.checkCounters('an ack inside a read of 300 packed records');

@@ -8,6 +8,7 @@
  * ports and nothing else.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { countDescents } from '../helpers/event-numbers.js';
 import type { RsyslogCollector, ParsedMessage } from '../helpers/rsyslog.js';
 import type { CloseResult, SenderStats, SyslogSender } from '../../src/sender/syslog-sender.js';
 import type { UpstreamPoolOptions } from '../../src/pool/upstream-pool.js';
@@ -385,14 +386,6 @@ async function readSources(sources: readonly DrillSource[]): Promise<DrillSource
       return { name: source.name, numbers, descents: countDescents(numbers), sequenceMismatches };
     }),
   );
-}
-
-function countDescents(numbers: readonly number[]): number {
-  let descents = 0;
-  for (let index = 1; index < numbers.length; index += 1) {
-    if (numbers[index] < numbers[index - 1]) descents += 1;
-  }
-  return descents;
 }
 
 function buildReport(total: number, sources: DrillSourceTally[], steps: DrillStepLog[], elapsedMs: number): DrillReport {

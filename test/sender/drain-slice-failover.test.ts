@@ -6,7 +6,7 @@ import { FailoverStrategy } from '../../src/strategy/failover.js';
 import { RoundRobinStrategy, DEFAULT_RECORDS_PER_PICK } from '../../src/strategy/round-robin.js';
 import type { UpstreamView } from '../../src/strategy/strategy.js';
 import { TestCollector } from '../helpers/collector.js';
-import { assertEventsInOrder, eventNumber } from '../helpers/event-numbers.js';
+import { assertEventsInOrder, countDescents, eventNumber } from '../helpers/event-numbers.js';
 import { createSender, waitUntil } from '../helpers/sender.js';
 
 // These tests queue a backlog that takes many turns of the event loop to write, so the
@@ -28,13 +28,6 @@ function missingNumbers(received: readonly number[][], total: number): number[] 
   const missing: number[] = [];
   for (let number = 1; number <= total; number += 1) if (seen[number] === 0) missing.push(number);
   return missing;
-}
-
-/** Returns how often a number is smaller than the one before it. */
-function countDescents(numbers: readonly number[]): number {
-  let descents = 0;
-  for (let index = 1; index < numbers.length; index += 1) if (numbers[index] < numbers[index - 1]) descents += 1;
-  return descents;
 }
 
 function sendEvents(sender: ReturnType<typeof createSender>, total: number): void {

@@ -1,19 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TestCollector } from '../helpers/collector.js';
+import { countDescents, eventNumber } from '../helpers/event-numbers.js';
 import { createSender, waitUntil } from '../helpers/sender.js';
 import { RoundRobinStrategy } from '../../src/strategy/round-robin.js';
 
 function eventNumbers(frames: readonly string[]): number[] {
-  return frames.map((frame) => Number(frame.slice(frame.lastIndexOf(' E') + 2)));
-}
-
-function countDescents(numbers: readonly number[]): number {
-  let descents = 0;
-  for (let index = 1; index < numbers.length; index += 1) {
-    if (numbers[index] < numbers[index - 1]) descents += 1;
-  }
-  return descents;
+  return frames.map(eventNumber);
 }
 
 test('Replay - second failure replays in id order', async () => {

@@ -110,12 +110,13 @@ test('Dispatcher - batches of 87 records split evenly', async () => {
     // 3,000 bytes per record and 261,000 per batch: every batch contains 87 records, 2 picks of at most 64.
     const dispatcher = new Dispatcher(queue, pool, 1024, 87 * 3_000, { onSwitch: () => {}, onStrategyError: () => {} });
     const batches = 100;
-    // Payloads of 3,000 bytes indeed: beyond 4,096 unread records the queue packs them and
-    // counts their bytes again.
+    // The payloads are really 3,000 bytes long, because beyond 4,096 unread records the queue
+    // packs them and counts their measured bytes.
     for (let index = 0; index < batches * 87; index += 1) queue.push(`event ${index + 1} `.padEnd(3_000, 'x'), 3_000);
     dispatcher.pump();
-    // A turn of the event loop writes for a few milliseconds and the next turn goes on.
-    await waitUntil(() => connections.every((connection) => connection !== undefined) && connections[0].records + connections[1].records === batches * 87, 'every record is written');
+    // A turn of the event loop writes for a few milliseconds, and the next turn goes on.
+    const written = () => connections[0].records + connections[1].records;
+    await waitUntil(() => written() === batches * 87, () => `${written()} of ${batches * 87} records were written`);
 
     // Each batch gives one pick to each upstream. Runs of 64 and 23 would send 6,400 and 2,300
     // records. Runs of 43 and 44 keep the two within one record per batch.
