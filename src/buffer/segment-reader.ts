@@ -1,4 +1,5 @@
 import { Buffer } from 'node:buffer';
+import { type CrcArena, createCrcArena } from './crc32c-wasm.js';
 import { type DiskBufferFs, closeQuietly, readFully } from './disk-fs.js';
 import {
   RECORD_HEADER_BYTES,
@@ -11,6 +12,14 @@ import {
 /** Bytes read from a segment file per read call; records up to this size are parsed without another allocation. */
 export const READ_AHEAD_BYTES = 64 * 1024;
 
+/**
+ * Read-ahead arenas of closed readers. A DiskBuffer opens one reader per segment file. Each
+ * WebAssembly instance reserves address space until the garbage collector frees it, so a closed
+ * reader hands its arena to the next reader instead of leaving it to the collector.
+ */
+const freeArenas: CrcArena[] = [];
+const MAX_FREE_ARENAS = 4;
+
 export interface ByteView {
   buffer: Buffer;
   index: number;
@@ -20,11 +29,20 @@ export interface ByteView {
 
 /**
  * Reads one segment file through a fixed read-ahead buffer, so memory stays flat however long
- * the file is. The file is opened on first use.
+ * the file is. The file is opened on first use, and again after `close`.
+ *
+ * The read-ahead buffer lives in the memory of a WebAssembly CRC-32C (see `crc32c-wasm.ts`),
+ * so that record checksums are verified in place. That takes about a third of the time of the
+ * JavaScript CRC-32C, and the module is compiled before the first record, while the JavaScript
+ * version starts in the interpreter. Where WebAssembly is not available, the buffer is a plain
+ * Buffer and the checksums use JavaScript.
  */
 export class SegmentFileReader {
   private fd: number | null = null;
-  private readonly chunk = Buffer.allocUnsafe(READ_AHEAD_BYTES);
+  /** The arena whose memory contains `chunk`, or null when `chunk` is a plain Buffer or not allocated. */
+  private arena: CrcArena | null = null;
+  /** The read-ahead buffer; allocated on first use and given up by `close`. */
+  private chunk: Buffer | null = null;
   private chunkStart = 0;
   private chunkLength = 0;
 
@@ -35,17 +53,27 @@ export class SegmentFileReader {
 
   /** Returns a view of bytes [position, position + length) of the file. Throws when the file cannot be read. */
   view(position: number, length: number): ByteView {
+    const chunk = this.chunk ?? this.takeChunk();
     if (position >= this.chunkStart && position + length <= this.chunkStart + this.chunkLength) {
-      return { buffer: this.chunk, index: position - this.chunkStart, available: length };
+      return { buffer: chunk, index: position - this.chunkStart, available: length };
     }
     const fd = this.open();
     if (length > READ_AHEAD_BYTES) {
       const buffer = Buffer.allocUnsafe(length);
       return { buffer, index: 0, available: readFully(this.fs, fd, buffer, 0, length, position) };
     }
-    this.chunkLength = readFully(this.fs, fd, this.chunk, 0, READ_AHEAD_BYTES, position);
+    this.chunkLength = readFully(this.fs, fd, chunk, 0, READ_AHEAD_BYTES, position);
     this.chunkStart = position;
-    return { buffer: this.chunk, index: 0, available: Math.min(length, this.chunkLength) };
+    return { buffer: chunk, index: 0, available: Math.min(length, this.chunkLength) };
+  }
+
+  /** True when the whole record of `length` bytes at `view` (from this reader's last `view` call) has a matching checksum. */
+  hasValidChecksum(view: ByteView, length: number): boolean {
+    const arena = this.arena;
+    if (arena === null || view.buffer !== this.chunk) return hasValidChecksum(view.buffer, view.index, length);
+    const start = view.index;
+    const crc = arena.crc(start + 8, length - 8, arena.crc(start, 4, 0));
+    return view.buffer.readUInt32LE(start + 4) === crc;
   }
 
   /** Copies bytes [start, end) of the file into a new buffer. */
@@ -55,10 +83,20 @@ export class SegmentFileReader {
     return buffer.subarray(0, length);
   }
 
+  /** Closes the file and gives up the read-ahead buffer. Views returned before are no longer valid. */
   close(): void {
     closeQuietly(this.fs, this.fd);
     this.fd = null;
     this.chunkLength = 0;
+    if (this.arena !== null && freeArenas.length < MAX_FREE_ARENAS) freeArenas.push(this.arena);
+    this.arena = null;
+    this.chunk = null;
+  }
+
+  private takeChunk(): Buffer {
+    this.arena = freeArenas.pop() ?? createCrcArena(READ_AHEAD_BYTES);
+    this.chunk = this.arena?.bytes ?? Buffer.allocUnsafe(READ_AHEAD_BYTES);
+    return this.chunk;
   }
 
   private open(): number {
@@ -128,6 +166,6 @@ function validRecordAt(
   if (id < minId || id > maxId) return null;
 
   const view = reader.view(offset, length);
-  if (view.available < length || !hasValidChecksum(view.buffer, view.index, length)) return null;
+  if (view.available < length || !reader.hasValidChecksum(view, length)) return null;
   return { kind: 'record', offset, length, id, view };
 }
