@@ -33,7 +33,7 @@ function buildScenarios(quick: boolean): Scenario[] {
   // for the first five to ten rounds, and after 400,000 their rounds were level.
   const warmupEvents = Math.round(400_000 * scale);
   // A UDP row's rate is set by one system call per datagram, and 400,000 events took up to 3 s
-  // each on a slow day, so those twelve rows warm up with fewer to keep the run within 5 minutes.
+  // each on a slow day, so those eight rows warm up with fewer to keep the run within 5 minutes.
   const udpWarmupEvents = Math.round(150_000 * scale);
   // The event-loop delay target is judged on the memory queue over TCP, so that run and its
   // reference get 2 s at 100,000 events/s. The other paced runs get 1 s to keep the run short.
