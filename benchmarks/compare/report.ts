@@ -278,12 +278,13 @@ export function formatReport(outcomes: ScenarioOutcome[], run: { seconds: number
     if (run.quick) return 'not judged in a --quick run';
     return met ? 'met' : 'missed';
   };
+  const settings = describeSettings(outcomes);
   const lines: string[] = [
     '',
     `# Sender benchmark${run.quick ? ' (--quick)' : ''}`,
     '',
     `Node.js ${process.version}, ${os.cpus().length} cores (${cpu}), finished in ${run.seconds.toFixed(0)} s.`,
-    describeSettings(outcomes),
+    ...(settings === '' ? [] : [settings]),
     '',
   ];
   if (hasSenders) {
