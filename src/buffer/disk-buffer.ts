@@ -418,7 +418,9 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
 
   read(maxRecords: number, maxBytes: number): QueueRecord[] {
     // Records pushed before open() wait for it, so that they are read after the backlog on disk.
-    if (this.state === 'new' || this.state === 'closed') return [];
+    // A closing buffer returns none: they stay on disk for the next open, and a segment file
+    // opened for them now would stay open after close() resolves.
+    if (this.state === 'new' || this.state === 'closing' || this.state === 'closed') return [];
     if (this.state === 'memory') {
       const records = this.memory.read(maxRecords, maxBytes);
       this.signalSpace();
@@ -532,7 +534,7 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
   /**
    * Writes what is pending, fsyncs it unless `fsync` is `never`, and releases the files.
    * Unacknowledged records stay on disk for the next open, and records kept in memory are
-   * lost. Failures become `warning` events.
+   * lost. From the call on, `read` returns no record. Failures become `warning` events.
    */
   close(): Promise<void> {
     if (this.inMemory || this.state === 'closed') {

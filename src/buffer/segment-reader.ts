@@ -62,6 +62,8 @@ export class SegmentFileReader {
       const buffer = Buffer.allocUnsafe(length);
       return { buffer, index: 0, available: readFully(this.fs, fd, buffer, 0, length, position) };
     }
+    // A read that fails part-way has overwritten part of the buffer, so nothing counts as cached until it succeeds.
+    this.chunkLength = 0;
     this.chunkLength = readFully(this.fs, fd, chunk, 0, READ_AHEAD_BYTES, position);
     this.chunkStart = position;
     return { buffer: chunk, index: 0, available: Math.min(length, this.chunkLength) };

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import type { DiskBufferFs } from '../../src/buffer/disk-fs.js';
 import { encodeRecord } from '../../src/buffer/record-format.js';
 import { READ_AHEAD_BYTES, SegmentFileReader, scanNext } from '../../src/buffer/segment-reader.js';
 import { makeTempDirectory } from './helpers.js';
@@ -85,6 +86,42 @@ test('checksums in and beyond the read-ahead buffer', async () => {
     const damaged = new SegmentFileReader(fs, path);
     assert.deepEqual(scanAll(damaged, bytes.length), ['record', 'record', 'damaged']);
     damaged.close();
+  } finally {
+    await directory.remove();
+  }
+});
+
+test('reader after failed refill keeps records', async () => {
+  const directory = await makeTempDirectory();
+  try {
+    const records: Array<[number, string]> = Array.from({ length: 200 }, (_, index) => [index + 1, 'x'.repeat(600)]);
+    const { path, bytes } = writeRecords(directory.path, 'segment', records);
+    // readSync reads 4 KiB and then fails with EIO, once, after `failAfterPartialRead` is set.
+    let failAfterPartialRead = false;
+    let failNext = false;
+    const faultyFs: DiskBufferFs = {
+      ...fs,
+      readSync(fd, buffer, offset, length, position) {
+        if (failNext) {
+          failNext = false;
+          throw Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' });
+        }
+        if (failAfterPartialRead) {
+          failAfterPartialRead = false;
+          failNext = true;
+          return fs.readSync(fd, buffer, offset, Math.min(length, 4096), position);
+        }
+        return fs.readSync(fd, buffer, offset, length, position);
+      },
+    };
+    const reader = new SegmentFileReader(faultyFs, path);
+    assert.equal(scanNext(reader, 0, bytes.length, 0).kind, 'record', 'first record before the failure');
+
+    failAfterPartialRead = true;
+    assert.throws(() => reader.view(READ_AHEAD_BYTES + 4096, 64), { code: 'EIO' });
+
+    assert.deepEqual(scanAll(reader, bytes.length), Array(records.length).fill('record'), 'every record after the failure');
+    reader.close();
   } finally {
     await directory.remove();
   }
