@@ -1,7 +1,7 @@
 /**
  * Measures how fast a DiskBuffer reads a backlog back from disk, as a sender does after an
- * outage: `records` records of about 200 bytes are pushed while nothing reads, so they are read
- * from the segment files and not from the tail cache. Then they are read in batches of 1,024 and
+ * outage. `records` records of about 200 bytes are pushed while nothing reads, so they are read
+ * from the segment files and not from the tail cache. Then they are read in batches of 1,024, and
  * each batch is acknowledged.
  *
  *   node --import tsx benchmarks/disk-read.ts [records=300000]
@@ -50,7 +50,7 @@ try {
     read += batch.length;
     buffer.ack(batch[batch.length - 1].id);
   }
-  if (read !== records) throw new Error(`Read ${read} of ${records} records`);
+  if (read !== records) throw new Error(`Only ${read} of ${records} pushed records were read back`);
   const restNanos = Number(process.hrtime.bigint() - afterFirst) / (read - firstBatchLength);
   console.log(
     `${records} records, Node.js ${process.version}: first batch ${firstBatchNanos.toFixed(0)} ns/record, ` +

@@ -418,8 +418,8 @@ export class DiskBuffer extends EventEmitter<QueueEvents> implements EventQueue,
 
   read(maxRecords: number, maxBytes: number): QueueRecord[] {
     // Records pushed before open() wait for it, so that they are read after the backlog on disk.
-    // A closing buffer returns none: they stay on disk for the next open, and a segment file
-    // opened for them now would stay open after close() resolves.
+    // A closing buffer returns none, so its records stay on disk for the next open. A segment
+    // file opened for them now would stay open after close() resolves.
     if (this.state === 'new' || this.state === 'closing' || this.state === 'closed') return [];
     if (this.state === 'memory') {
       const records = this.memory.read(maxRecords, maxBytes);

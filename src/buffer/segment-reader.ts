@@ -41,7 +41,7 @@ export class SegmentFileReader {
   private fd: number | null = null;
   /** The arena whose memory contains `chunk`, or null when `chunk` is a plain Buffer or not allocated. */
   private arena: CrcArena | null = null;
-  /** The read-ahead buffer; allocated on first use and given up by `close`. */
+  /** The read-ahead buffer, allocated on first use and given up by `close`. */
   private chunk: Buffer | null = null;
   private chunkStart = 0;
   private chunkLength = 0;
